@@ -1,0 +1,75 @@
+# Sock — developer entry points. The first two are the README's:
+#   make generate   regenerate Sources/SockBindings from the pinned headers
+#   make test       build and run every test (library and generator)
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+SWIFT ?= swift
+# A kernel uapi tree to generate from instead of the pinned package (e.g. /usr/include).
+KERNEL_HEADERS ?=
+# Restrict generation to some architectures, e.g. ARCHS="x86_64 arm64".
+ARCHS ?=
+HEADERS_DIR := .headers
+SOCKGEN := Generator/.build/debug/sock-gen
+
+# libclang / clang flags, resolved once per recipe by scripts/ensure-deps.sh.
+define llvm_flags
+-Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
+endef
+
+.PHONY: all generate test test-library test-generator deps headers sock-gen check-generated kernel-diff clean
+
+all: test
+
+deps:
+	@scripts/ensure-deps.sh >/dev/null
+
+headers:
+	@echo "make: [1/3] fetching the pinned header packages" >&2
+	@scripts/fetch-headers.sh --dest $(HEADERS_DIR)
+
+sock-gen: deps
+	@echo "make: [2/3] building sock-gen (Generator/)" >&2
+	@llvm=$$(scripts/ensure-deps.sh); cd Generator && $(SWIFT) build -q $(llvm_flags) --product sock-gen
+
+# Regenerates the bindings. When the pinned headers can no longer be
+# downloaded, generates from the newest ones and reports the kernel diff
+# against the committed bindings (Generator/Snapshot).
+generate: headers sock-gen
+	@echo "make: [3/3] generating Sources/SockBindings" >&2
+	@llvm=$$(scripts/ensure-deps.sh); \
+	fallback=$$(sed -n 's/^SOCKGEN_FALLBACK=//p' $(HEADERS_DIR)/resolved.env); \
+	if [[ "$$fallback" == 1 && -z "$(KERNEL_HEADERS)" ]]; then \
+	  echo "make: the pinned headers of specs/inputs.spec are no longer downloadable; generating from the newest ones." >&2; \
+	  echo "make: what changes against the committed bindings:" >&2; \
+	  $(SOCKGEN) kernel-diff --clang $$llvm/bin/clang --from Generator/Snapshot/model-x86_64.json --from-label "committed bindings" \
+	    --to "$$(sed -n 's/^SOCKGEN_KERNEL_INCLUDE=//p' $(HEADERS_DIR)/resolved.env)" --to-label "newest headers" || true; \
+	fi; \
+	$(SOCKGEN) generate --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env \
+	  $(if $(KERNEL_HEADERS),--kernel-headers $(KERNEL_HEADERS)) $(foreach a,$(ARCHS),--arch $(a))
+
+# Fails when the committed bindings are not exactly what the pinned headers generate.
+check-generated: headers sock-gen
+	@llvm=$$(scripts/ensure-deps.sh); $(SOCKGEN) generate --check --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env
+
+# make kernel-diff FROM=6.1 TO=7.2   (a version prefix of Debian's linux-libc-dev, or a header directory)
+FROM ?= 6.1
+TO ?= 7.2
+kernel-diff: headers sock-gen
+	@llvm=$$(scripts/ensure-deps.sh); \
+	resolve() { if [[ -d "$$1" ]]; then echo "$$1"; else scripts/fetch-headers.sh --dest $(HEADERS_DIR) --kernel-version "$$1"; fi; }; \
+	from=$$(resolve "$(FROM)"); to=$$(resolve "$(TO)"); \
+	$(SOCKGEN) kernel-diff --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env \
+	  --from "$$from" --to "$$to" --from-label "$(FROM)" --to-label "$(TO)"
+
+test: test-library test-generator
+
+test-library:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-generator: deps headers
+	@llvm=$$(scripts/ensure-deps.sh); cd Generator && $(SWIFT) build --build-tests $(llvm_flags) && $(SWIFT) test --skip-build $(llvm_flags)
+
+clean:
+	rm -rf .build Generator/.build $(HEADERS_DIR)/probes
