@@ -15,7 +15,10 @@ let package = Package(
         .target(name: "SockBindings"),
         // The hand-written runtime; re-exports SockBindings.
         .target(name: "Sock", dependencies: ["SockBindings"]),
-        .testTarget(name: "SockBindingsTests", dependencies: ["SockBindings"]),
-        .testTarget(name: "SockTests", dependencies: ["Sock"]),
+        // Test support: counts heap allocations per thread (overrides malloc in the test executable).
+        .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),
+        .target(name: "SockTestSupport", dependencies: ["CMallocCounter"], path: "Tests/SockTestSupport"),
+        .testTarget(name: "SockBindingsTests", dependencies: ["SockBindings", "SockTestSupport"]),
+        .testTarget(name: "SockTests", dependencies: ["Sock", "SockTestSupport"]),
     ]
 )
