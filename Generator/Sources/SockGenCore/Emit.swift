@@ -76,11 +76,14 @@ public struct Emitter {
     // MARK: - Architecture conditionals
 
     /// `#if arch(a) … #elseif arch(b) … #else #error … #endif` over the given blocks.
+    /// Every generated architecture gets a branch (empty when it has no block),
+    /// so the `#error` is reached only on architectures that were not generated.
     func archConditional(_ blocks: [(arch: String, text: String)], what: String) -> String {
         guard !blocks.isEmpty else { return "" }
         var out = ""
-        for (index, block) in blocks.enumerated() {
-            out += (index == 0 ? "#if" : "#elseif") + " arch(\(block.arch))\n" + block.text
+        for (index, arch) in merged.arches.enumerated() {
+            let text = blocks.first { $0.arch == arch }?.text ?? ""
+            out += (index == 0 ? "#if" : "#elseif") + " arch(\(arch))\n" + text
         }
         out += "#else\n#error(\"\(what) were generated for \(merged.arches.joined(separator: ", ")) only; run `make generate` for this architecture\")\n#endif\n"
         return out
@@ -154,8 +157,16 @@ public struct Emitter {
             guard let spec = specByName[name] else { continue }
             switch variant {
             case .shared(let record):
-                result.append((name, .shared(try planLayout(record, swiftName: spec.swiftName, namer: namer,
-                                                             records: recordsByArch[merged.arches[0]] ?? [:]))))
+                let layout = try planLayout(record, swiftName: spec.swiftName, namer: namer,
+                                            records: recordsByArch[merged.arches[0]] ?? [:])
+                // Bitfield accessors depend on the byte order: the same layout is
+                // emitted per architecture when little- and big-endian targets mix.
+                let hasBitfields = layout.computed.contains { if case .bitfield = $0 { true } else { false } }
+                if hasBitfields && Set(merged.models.map(\.bigEndian)).count > 1 {
+                    result.append((name, .perArch(merged.arches.map { (arch: $0, value: layout) })))
+                } else {
+                    result.append((name, .shared(layout)))
+                }
             case .perArch(let values):
                 var layouts: [(arch: String, value: SwiftLayout)] = []
                 for (arch, record) in values {
@@ -224,6 +235,11 @@ public struct Emitter {
                 out += "    /// Setting it keeps the low \(width) bits of the new value, as C does.\n"
                 out += "    @inlinable\n    public var \(identifier(field)): \(type) {\n"
                 let load = "_sockgenLoadBits(\(storage), offset: \(offset), width: \(width), bigEndian: \(bigEndian))"
+                if type == "Bool" {
+                    out += "        get { \(load) != 0 }\n"
+                    out += "        set { _sockgenStoreBits(&\(storage), newValue ? 1 : 0, offset: \(offset), width: \(width), bigEndian: \(bigEndian)) }\n    }\n"
+                    continue
+                }
                 if signed {
                     out += "        get { \(type)(truncatingIfNeeded: _sockgenSignExtend(\(load), width: \(width))) }\n"
                 } else {
@@ -434,15 +450,15 @@ public struct Emitter {
             out += "        #expect(MemoryLayout<\(name)>.offset(of: \\.\(identifier(property.name))) == \(property.offset))\n"
         }
         out += "    }\n"
-        let bitfields = layout.computed.compactMap { property -> (String, Int, Int, Bool)? in
-            if case .bitfield(let field, _, let signed, _, _, _, let width, let absolute) = property {
-                return (field, width, absolute, signed)
+        let bitfields = layout.computed.compactMap { property -> (String, Int, Int, Bool, String)? in
+            if case .bitfield(let field, let type, let signed, _, _, _, let width, let absolute) = property {
+                return (field, width, absolute, signed, type)
             }
             return nil
         }
         if !bitfields.isEmpty {
             out += "\n    @Test func bitfieldsOf\(name)() {\n"
-            for (field, width, absolute, signed) in bitfields {
+            for (field, width, absolute, signed, type) in bitfields {
                 // Expected bytes computed from clang's bit offset directly, independent of the accessor's shifts.
                 var bytes: [Int: UInt8] = [:]
                 for bit in absolute..<(absolute + width) {
@@ -450,13 +466,13 @@ public struct Emitter {
                     bytes[bit / 8, default: 0] |= mask
                 }
                 let expected = bytes.keys.sorted().map { "\($0): 0x\(String(bytes[$0]!, radix: 16))" }.joined(separator: ", ")
-                let allOnes = signed ? "-1" : width >= 64 ? "~0" : "0x\(String((UInt64(1) << UInt64(width)) - 1, radix: 16))"
+                let allOnes = type == "Bool" ? "true" : signed ? "-1" : width >= 64 ? "~0" : "0x\(String((UInt64(1) << UInt64(width)) - 1, radix: 16))"
                 out += "        do {\n"
                 out += "            var value = \(name)()\n"
                 out += "            value.\(identifier(field)) = \(allOnes)\n"
                 out += "            #expect(nonZeroBytes(value) == [\(expected)])\n"
                 out += "            #expect(value.\(identifier(field)) == \(allOnes))\n"
-                out += "            value.\(identifier(field)) = 0\n"
+                out += "            value.\(identifier(field)) = \(type == "Bool" ? "false" : "0")\n"
                 out += "            #expect(nonZeroBytes(value).isEmpty)\n"
                 out += "        }\n"
             }
