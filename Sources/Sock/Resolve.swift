@@ -34,7 +34,7 @@ public struct ResolveError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
     public enum Code: Hashable, Sendable, CustomStringConvertible {
         /// The name is not known, or has no address of the requested family
-        /// (`EAI_NONAME`).
+        /// (`EAI_NONAME`, `EAI_NODATA`).
         case hostNotFound
         /// The name server failed temporarily; trying again later may work
         /// (`EAI_AGAIN`).
@@ -42,7 +42,8 @@ public struct ResolveError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The name server failed permanently (`EAI_FAIL`).
         case permanentFailure
         /// The address family is not `AF_UNSPEC`, `AF_INET` or `AF_INET6`
-        /// (`EAI_FAMILY`).
+        /// (`EAI_FAMILY`), or the host has no address of the requested family
+        /// (`EAI_ADDRFAMILY`).
         case familyNotSupported
         /// Out of memory (`EAI_MEMORY`).
         case noMemory
@@ -53,8 +54,7 @@ public struct ResolveError: Error, Hashable, Sendable, CustomStringConvertible {
         /// an invalid numeric address or a NUL byte), or the resolver rejected
         /// its arguments (`EAI_BADFLAGS`, `EAI_SERVICE`, `EAI_SOCKTYPE`).
         case invalidInput
-        /// Any other resolver error, such as the GNU extensions `EAI_NODATA`
-        /// and `EAI_ADDRFAMILY`; see ``ResolveError/message``.
+        /// Any other resolver error; see ``ResolveError/message``.
         case other
 
         /// A short lower-case description, such as "host not found".
@@ -104,20 +104,20 @@ public struct ResolveError: Error, Hashable, Sendable, CustomStringConvertible {
     internal init(resolverCode status: CInt, errno: CInt, host: String) {
         let code: Code
         switch status {
-        case Glibc.EAI_NONAME: code = .hostNotFound
-        case Glibc.EAI_AGAIN: code = .temporaryFailure
-        case Glibc.EAI_FAIL: code = .permanentFailure
-        case Glibc.EAI_FAMILY: code = .familyNotSupported
-        case Glibc.EAI_MEMORY: code = .noMemory
-        case Glibc.EAI_SYSTEM: code = .system
-        case Glibc.EAI_BADFLAGS, Glibc.EAI_SERVICE, Glibc.EAI_SOCKTYPE: code = .invalidInput
+        case SockBindings.EAI_NONAME, SockBindings.EAI_NODATA: code = .hostNotFound
+        case SockBindings.EAI_AGAIN: code = .temporaryFailure
+        case SockBindings.EAI_FAIL: code = .permanentFailure
+        case SockBindings.EAI_FAMILY, SockBindings.EAI_ADDRFAMILY: code = .familyNotSupported
+        case SockBindings.EAI_MEMORY: code = .noMemory
+        case SockBindings.EAI_SYSTEM: code = .system
+        case SockBindings.EAI_BADFLAGS, SockBindings.EAI_SERVICE, SockBindings.EAI_SOCKTYPE: code = .invalidInput
         default: code = .other
         }
         var message = gai_strerror(status).map { String(cString: $0) } ?? "resolver error \(status)"
-        if status == Glibc.EAI_SYSTEM {
+        if status == SockBindings.EAI_SYSTEM {
             message += ": " + (strerror(errno).map { String(cString: $0) } ?? "errno \(errno)")
         }
-        self.init(code: code, resolverCode: status, errnoCode: status == Glibc.EAI_SYSTEM ? errno : 0,
+        self.init(code: code, resolverCode: status, errnoCode: status == SockBindings.EAI_SYSTEM ? errno : 0,
                   host: host, message: message)
     }
 
@@ -141,14 +141,14 @@ public struct ResolveError: Error, Hashable, Sendable, CustomStringConvertible {
     internal static func resolverCodeName(_ status: CInt) -> String? {
         switch status {
         case Glibc.EAI_NONAME: "EAI_NONAME"
-        case Glibc.EAI_AGAIN: "EAI_AGAIN"
-        case Glibc.EAI_FAIL: "EAI_FAIL"
+        case SockBindings.EAI_AGAIN: "EAI_AGAIN"
+        case SockBindings.EAI_FAIL: "EAI_FAIL"
         case Glibc.EAI_FAMILY: "EAI_FAMILY"
-        case Glibc.EAI_MEMORY: "EAI_MEMORY"
-        case Glibc.EAI_SYSTEM: "EAI_SYSTEM"
-        case Glibc.EAI_BADFLAGS: "EAI_BADFLAGS"
-        case Glibc.EAI_SERVICE: "EAI_SERVICE"
-        case Glibc.EAI_SOCKTYPE: "EAI_SOCKTYPE"
+        case SockBindings.EAI_MEMORY: "EAI_MEMORY"
+        case SockBindings.EAI_SYSTEM: "EAI_SYSTEM"
+        case SockBindings.EAI_BADFLAGS: "EAI_BADFLAGS"
+        case SockBindings.EAI_SERVICE: "EAI_SERVICE"
+        case SockBindings.EAI_SOCKTYPE: "EAI_SOCKTYPE"
         case Glibc.EAI_OVERFLOW: "EAI_OVERFLOW"
         default: nil
         }
@@ -214,12 +214,12 @@ extension AnySocketAddress {
         let host: Range<Int>
         let port: UInt16
         do throws(SockError) {
-            if bytes.count > 0 && bytes[0] == ASCII.openBracket {
+            if bytes.count > 0 && bytes[0] == AddressByte.openBracket {
                 (host, port) = try splitBracketedHostPort(bytes, 0 ..< bytes.count)
             } else {
                 (host, port) = try splitHostPort(bytes, 0 ..< bytes.count)
                 // An unbracketed IPv6 address is ambiguous ("::1:80").
-                if firstIndex(of: ASCII.colon, in: bytes, host) != nil { throw SockError.badAddress() }
+                if firstIndex(of: AddressByte.colon, in: bytes, host) != nil { throw SockError.badAddress() }
             }
         } catch {
             throw ResolveError(invalid: error, host: hostPort)
@@ -235,7 +235,7 @@ extension AnySocketAddress {
 
 /// Whether `bytes` is made of ASCII digits and dots only.
 private func isDigitsAndDots(_ bytes: Span<UInt8>) -> Bool {
-    for index in bytes.indices where !(ASCII.isDigit(bytes[index]) || bytes[index] == ASCII.dot) {
+    for index in bytes.indices where !(AddressByte.isDigit(bytes[index]) || bytes[index] == AddressByte.dot) {
         return false
     }
     return true
@@ -253,7 +253,7 @@ private func resolveAddresses(
     }
     // Brackets around a host are allowed ("[::1]").
     var host = rawHost
-    if host.utf8.first == ASCII.openBracket && host.utf8.last == ASCII.closeBracket {
+    if host.utf8.first == AddressByte.openBracket && host.utf8.last == AddressByte.closeBracket {
         host = String(host.dropFirst().dropLast())
     }
     let bytes = host.utf8.span
@@ -265,13 +265,21 @@ private func resolveAddresses(
     // Numeric addresses: no resolver.
     if bytes.count > 0 && isDigitsAndDots(bytes) {
         let address: IPv4Address
-        do { address = try parseIPv4(bytes, 0 ..< bytes.count) } catch { throw ResolveError(invalid: error, host: label) }
+        do {
+            address = try parseIPv4(bytes, 0 ..< bytes.count)
+        } catch {
+            throw ResolveError(invalid: error, host: label)
+        }
         guard wantsV4 else { throw noSuitable("IPv4") }
         return [.inet4(SockaddrInet4(address: address, port: port))]
     }
-    if firstIndex(of: ASCII.colon, in: bytes, 0 ..< bytes.count) != nil {
+    if firstIndex(of: AddressByte.colon, in: bytes, 0 ..< bytes.count) != nil {
         let parsed: (IPv6Address, UInt32)
-        do { parsed = try parseIPv6WithZone(bytes, 0 ..< bytes.count) } catch { throw ResolveError(invalid: error, host: label) }
+        do {
+            parsed = try parseIPv6WithZone(bytes, 0 ..< bytes.count)
+        } catch {
+            throw ResolveError(invalid: error, host: label)
+        }
         guard wantsV6 else { throw noSuitable("IPv6") }
         return [.inet6(SockaddrInet6(address: parsed.0, port: port, scopeID: parsed.1))]
     }

@@ -133,7 +133,7 @@ public struct SockaddrInet4: SocketAddress, BitwiseCopyable {
     public var description: String {
         var text = AddressText()
         text.append(address)
-        text.append(ASCII.colon)
+        text.append(AddressByte.colon)
         text.appendDecimal(UInt32(port))
         return text.makeString()
     }

@@ -176,14 +176,14 @@ public struct SockaddrInet6: SocketAddress, BitwiseCopyable {
     /// string; with a scope id it asks the kernel for the interface name.
     public var description: String {
         var text = AddressText()
-        text.append(ASCII.openBracket)
+        text.append(AddressByte.openBracket)
         text.append(address)
         if scopeID != 0 {
-            text.append(ASCII.percent)
+            text.append(AddressByte.percent)
             text.appendZone(scopeID)
         }
-        text.append(ASCII.closeBracket)
-        text.append(ASCII.colon)
+        text.append(AddressByte.closeBracket)
+        text.append(AddressByte.colon)
         text.appendDecimal(UInt32(port))
         return text.makeString()
     }

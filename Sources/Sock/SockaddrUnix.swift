@@ -181,7 +181,7 @@ public struct SockaddrUnix: SocketAddress, BitwiseCopyable {
         let bytes = path.utf8.span
         var address = SockaddrUnix()
         if bytes.count > 0 {
-            if bytes[0] == ASCII.at || bytes[0] == 0 {
+            if bytes[0] == AddressByte.at || bytes[0] == 0 {
                 try address.encodeAbstractName(bytes, 1 ..< bytes.count)
             } else {
                 try address.encodeFilesystemPath(bytes, 0 ..< bytes.count)

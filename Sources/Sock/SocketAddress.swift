@@ -157,7 +157,7 @@ public enum AnySocketAddress: SocketAddress, BitwiseCopyable {
     ///   and ``SockaddrInet6/init(_:)`` do.
     public init(_ string: String) throws(SockError) {
         let bytes = string.utf8.span
-        if bytes.count > 0 && bytes[0] == ASCII.openBracket {
+        if bytes.count > 0 && bytes[0] == AddressByte.openBracket {
             self = .inet6(try SockaddrInet6(string))
         } else {
             self = .inet4(try SockaddrInet4(string))

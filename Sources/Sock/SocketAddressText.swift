@@ -35,7 +35,7 @@ extension SockError {
 
 /// ASCII code units used by the parsers.
 @usableFromInline
-internal enum ASCII {
+internal enum AddressByte {
     @usableFromInline static var zero: UInt8 { UInt8(ascii: "0") }
     @usableFromInline static var nine: UInt8 { UInt8(ascii: "9") }
     @usableFromInline static var dot: UInt8 { UInt8(ascii: ".") }
@@ -81,9 +81,9 @@ internal func parseDecimal(
     var overflowed = false
     for index in range {
         let byte = bytes[index]
-        guard ASCII.isDigit(byte) else { throw .badAddress() }
+        guard AddressByte.isDigit(byte) else { throw .badAddress() }
         if !overflowed {
-            value = value * 10 + UInt64(byte - ASCII.zero)
+            value = value * 10 + UInt64(byte - AddressByte.zero)
             if value > maximum { overflowed = true }
         }
     }
@@ -102,7 +102,7 @@ internal func parsePort(_ bytes: Span<UInt8>, _ range: Range<Int>) throws(SockEr
 internal func splitHostPort(
     _ bytes: Span<UInt8>, _ range: Range<Int>
 ) throws(SockError) -> (host: Range<Int>, port: UInt16) {
-    guard let colon = lastIndex(of: ASCII.colon, in: bytes, range) else {
+    guard let colon = lastIndex(of: AddressByte.colon, in: bytes, range) else {
         throw .badAddress()  // no port
     }
     let port = try parsePort(bytes, colon + 1 ..< range.upperBound)
@@ -115,9 +115,9 @@ internal func splitHostPort(
 internal func splitBracketedHostPort(
     _ bytes: Span<UInt8>, _ range: Range<Int>
 ) throws(SockError) -> (host: Range<Int>, port: UInt16) {
-    guard !range.isEmpty, bytes[range.lowerBound] == ASCII.openBracket,
-          let close = firstIndex(of: ASCII.closeBracket, in: bytes, range),
-          close + 1 < range.upperBound, bytes[close + 1] == ASCII.colon
+    guard !range.isEmpty, bytes[range.lowerBound] == AddressByte.openBracket,
+          let close = firstIndex(of: AddressByte.closeBracket, in: bytes, range),
+          close + 1 < range.upperBound, bytes[close + 1] == AddressByte.colon
     else {
         throw .badAddress()
     }
@@ -156,10 +156,10 @@ internal func parseIPv4(_ bytes: Span<UInt8>, _ range: Range<Int>) throws(SockEr
     var start = range.lowerBound
     var index = range.lowerBound
     while true {
-        if index == range.upperBound || bytes[index] == ASCII.dot {
+        if index == range.upperBound || bytes[index] == AddressByte.dot {
             let digits = index - start
             guard digits >= 1, digits <= 3, part < 4 else { throw .badAddress() }
-            if digits > 1 && bytes[start] == ASCII.zero { throw .badAddress() }
+            if digits > 1 && bytes[start] == AddressByte.zero { throw .badAddress() }
             let value = try parseDecimal(bytes, start ..< index, maximum: 255)
             octets = octets << 8 | UInt32(value)
             part += 1
@@ -195,7 +195,7 @@ internal func parseIPv6(_ bytes: Span<UInt8>, _ range: Range<Int>) throws(SockEr
 internal func parseIPv6WithZone(
     _ bytes: Span<UInt8>, _ range: Range<Int>
 ) throws(SockError) -> (IPv6Address, UInt32) {
-    guard let percent = firstIndex(of: ASCII.percent, in: bytes, range) else {
+    guard let percent = firstIndex(of: AddressByte.percent, in: bytes, range) else {
         return (try parseIPv6(bytes, range), 0)
     }
     let address = try parseIPv6(bytes, range.lowerBound ..< percent)
@@ -206,12 +206,12 @@ internal func parseIPv6WithZone(
 /// Turns an IPv6 zone (interface name or number) into a scope id.
 internal func parseZone(_ bytes: Span<UInt8>, _ range: Range<Int>) throws(SockError) -> UInt32 {
     guard !range.isEmpty else { throw .badAddress() }
-    if range.count < Int(IF_NAMESIZE) {
+    if range.count < Int(SockBindings.IF_NAMESIZE) {
         let index = try withNulTerminated(bytes, range) { name in if_nametoindex(name) }
         if index != 0 { return index }
     }
     var allDigits = true
-    for index in range where !ASCII.isDigit(bytes[index]) { allDigits = false }
+    for index in range where !AddressByte.isDigit(bytes[index]) { allDigits = false }
     guard allDigits else { throw .badAddress(Glibc.ENODEV) }  // no such interface
     return UInt32(try parseDecimal(bytes, range, maximum: UInt64(UInt32.max)))
 }
@@ -221,7 +221,7 @@ internal func parseZone(_ bytes: Span<UInt8>, _ range: Range<Int>) throws(SockEr
 /// A fixed stack buffer that address descriptions are written into before the
 /// one `String` is made.
 internal struct AddressText {
-    /// Longest text: `[` + 45 + `%` + 15 (IF_NAMESIZE - 1) or 10 digits + `]:`
+    /// Longest text: `[` + 45 + `%` + 15 (SockBindings.IF_NAMESIZE - 1) or 10 digits + `]:`
     /// + 5 = 69 bytes; Unix paths are not written here.
     private var bytes = InlineArray<80, UInt8>(repeating: 0)
     private var count = 0
@@ -243,7 +243,7 @@ internal struct AddressText {
         var used = 0
         var rest = value
         repeat {
-            digits[used] = ASCII.zero + UInt8(rest % 10)
+            digits[used] = AddressByte.zero + UInt8(rest % 10)
             rest /= 10
             used += 1
         } while rest != 0
@@ -260,7 +260,7 @@ internal struct AddressText {
         while shift > 0 && (value >> UInt16(shift)) == 0 { shift -= 4 }
         while shift >= 0 {
             let nibble = UInt8(truncatingIfNeeded: value >> UInt16(shift)) & 0xF
-            append(nibble < 10 ? ASCII.zero + nibble : UInt8(ascii: "a") + nibble - 10)
+            append(nibble < 10 ? AddressByte.zero + nibble : UInt8(ascii: "a") + nibble - 10)
             shift -= 4
         }
     }
@@ -269,11 +269,11 @@ internal struct AddressText {
     mutating func append(_ address: IPv4Address) {
         let value = address.hostOrder
         appendDecimal(value >> 24)
-        append(ASCII.dot)
+        append(AddressByte.dot)
         appendDecimal(value >> 16 & 0xFF)
-        append(ASCII.dot)
+        append(AddressByte.dot)
         appendDecimal(value >> 8 & 0xFF)
-        append(ASCII.dot)
+        append(AddressByte.dot)
         appendDecimal(value & 0xFF)
     }
 
@@ -307,12 +307,12 @@ internal struct AddressText {
         var index = 0
         while index < 8 {
             if index == bestStart {
-                append(ASCII.colon)
-                append(ASCII.colon)
+                append(AddressByte.colon)
+                append(AddressByte.colon)
                 index += bestLength
                 continue
             }
-            if index > 0 && index != bestStart + bestLength { append(ASCII.colon) }
+            if index > 0 && index != bestStart + bestLength { append(AddressByte.colon) }
             appendHex(segments[index])
             index += 1
         }
@@ -321,7 +321,7 @@ internal struct AddressText {
     /// Appends the interface name of `scopeID` if the system knows one,
     /// otherwise the number.
     mutating func appendZone(_ scopeID: UInt32) {
-        var name = InlineArray<32, CChar>(repeating: 0)  // IF_NAMESIZE is 16
+        var name = InlineArray<32, CChar>(repeating: 0)  // SockBindings.IF_NAMESIZE is 16
         let known = withUnsafeMutableBytes(of: &name) { raw in
             if_indextoname(scopeID, raw.baseAddress!.assumingMemoryBound(to: CChar.self)) != nil
         }
@@ -330,7 +330,7 @@ internal struct AddressText {
             return
         }
         var index = 0
-        while index < Int(IF_NAMESIZE) && name[index] != 0 {
+        while index < Int(SockBindings.IF_NAMESIZE) && name[index] != 0 {
             append(UInt8(bitPattern: name[index]))
             index += 1
         }

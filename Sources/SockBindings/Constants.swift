@@ -742,6 +742,14 @@
 /// `O_WRONLY`, defined in `bits/fcntl-linux.h`.
 @inlinable public var O_WRONLY: CInt { 1 }
 
+// MARK: - interface-names: Sizes of interface names (if_nametoindex(3)).
+
+/// `IFNAMSIZ`, defined in `net/if.h`.
+@inlinable public var IFNAMSIZ: CInt { 16 }
+
+/// `IF_NAMESIZE`, defined in `net/if.h`.
+@inlinable public var IF_NAMESIZE: CInt { 16 }
+
 // MARK: - ip-options: IPv4 options (level IPPROTO_IP, IP_*) and their values (IP_PMTUDISC_*, IP_DEFAULT_*).
 
 /// `IP_ADD_MEMBERSHIP`, defined in `bits/in.h`.
@@ -1353,6 +1361,125 @@
 
 /// `POLLWRNORM`, defined in `bits/poll.h`.
 @inlinable public var POLLWRNORM: CInt { 256 }
+
+// MARK: - resolver-errors: Errors of getaddrinfo(3) and getnameinfo(3) (EAI_*), and its flags (AI_*, NI_*).
+
+/// `AI_ADDRCONFIG`, defined in `netdb.h`.
+@inlinable public var AI_ADDRCONFIG: CInt { 32 }
+
+/// `AI_ALL`, defined in `netdb.h`.
+@inlinable public var AI_ALL: CInt { 16 }
+
+/// `AI_CANONIDN`, defined in `netdb.h`.
+@inlinable public var AI_CANONIDN: CInt { 128 }
+
+/// `AI_CANONNAME`, defined in `netdb.h`.
+@inlinable public var AI_CANONNAME: CInt { 2 }
+
+/// `AI_IDN`, defined in `netdb.h`.
+@inlinable public var AI_IDN: CInt { 64 }
+
+/// `AI_IDN_ALLOW_UNASSIGNED`, defined in `netdb.h`.
+@inlinable public var AI_IDN_ALLOW_UNASSIGNED: CInt { 256 }
+
+/// `AI_IDN_USE_STD3_ASCII_RULES`, defined in `netdb.h`.
+@inlinable public var AI_IDN_USE_STD3_ASCII_RULES: CInt { 512 }
+
+/// `AI_NUMERICHOST`, defined in `netdb.h`.
+@inlinable public var AI_NUMERICHOST: CInt { 4 }
+
+/// `AI_NUMERICSERV`, defined in `netdb.h`.
+@inlinable public var AI_NUMERICSERV: CInt { 1024 }
+
+/// `AI_PASSIVE`, defined in `netdb.h`.
+@inlinable public var AI_PASSIVE: CInt { 1 }
+
+/// `AI_V4MAPPED`, defined in `netdb.h`.
+@inlinable public var AI_V4MAPPED: CInt { 8 }
+
+/// `EAI_ADDRFAMILY`, defined in `netdb.h`.
+@inlinable public var EAI_ADDRFAMILY: CInt { -9 }
+
+/// `EAI_AGAIN`, defined in `netdb.h`.
+@inlinable public var EAI_AGAIN: CInt { -3 }
+
+/// `EAI_ALLDONE`, defined in `netdb.h`.
+@inlinable public var EAI_ALLDONE: CInt { -103 }
+
+/// `EAI_BADFLAGS`, defined in `netdb.h`.
+@inlinable public var EAI_BADFLAGS: CInt { -1 }
+
+/// `EAI_CANCELED`, defined in `netdb.h`.
+@inlinable public var EAI_CANCELED: CInt { -101 }
+
+/// `EAI_FAIL`, defined in `netdb.h`.
+@inlinable public var EAI_FAIL: CInt { -4 }
+
+/// `EAI_FAMILY`, defined in `netdb.h`.
+@inlinable public var EAI_FAMILY: CInt { -6 }
+
+/// `EAI_IDN_ENCODE`, defined in `netdb.h`.
+@inlinable public var EAI_IDN_ENCODE: CInt { -105 }
+
+/// `EAI_INPROGRESS`, defined in `netdb.h`.
+@inlinable public var EAI_INPROGRESS: CInt { -100 }
+
+/// `EAI_INTR`, defined in `netdb.h`.
+@inlinable public var EAI_INTR: CInt { -104 }
+
+/// `EAI_MEMORY`, defined in `netdb.h`.
+@inlinable public var EAI_MEMORY: CInt { -10 }
+
+/// `EAI_NODATA`, defined in `netdb.h`.
+@inlinable public var EAI_NODATA: CInt { -5 }
+
+/// `EAI_NONAME`, defined in `netdb.h`.
+@inlinable public var EAI_NONAME: CInt { -2 }
+
+/// `EAI_NOTCANCELED`, defined in `netdb.h`.
+@inlinable public var EAI_NOTCANCELED: CInt { -102 }
+
+/// `EAI_OVERFLOW`, defined in `netdb.h`.
+@inlinable public var EAI_OVERFLOW: CInt { -12 }
+
+/// `EAI_SERVICE`, defined in `netdb.h`.
+@inlinable public var EAI_SERVICE: CInt { -8 }
+
+/// `EAI_SOCKTYPE`, defined in `netdb.h`.
+@inlinable public var EAI_SOCKTYPE: CInt { -7 }
+
+/// `EAI_SYSTEM`, defined in `netdb.h`.
+@inlinable public var EAI_SYSTEM: CInt { -11 }
+
+/// `NI_DGRAM`, defined in `netdb.h`.
+@inlinable public var NI_DGRAM: CInt { 16 }
+
+/// `NI_IDN`, defined in `netdb.h`.
+@inlinable public var NI_IDN: CInt { 32 }
+
+/// `NI_IDN_ALLOW_UNASSIGNED`, defined in `netdb.h`.
+@inlinable public var NI_IDN_ALLOW_UNASSIGNED: CInt { 64 }
+
+/// `NI_IDN_USE_STD3_ASCII_RULES`, defined in `netdb.h`.
+@inlinable public var NI_IDN_USE_STD3_ASCII_RULES: CInt { 128 }
+
+/// `NI_MAXHOST`, defined in `netdb.h`.
+@inlinable public var NI_MAXHOST: CInt { 1025 }
+
+/// `NI_MAXSERV`, defined in `netdb.h`.
+@inlinable public var NI_MAXSERV: CInt { 32 }
+
+/// `NI_NAMEREQD`, defined in `netdb.h`.
+@inlinable public var NI_NAMEREQD: CInt { 8 }
+
+/// `NI_NOFQDN`, defined in `netdb.h`.
+@inlinable public var NI_NOFQDN: CInt { 4 }
+
+/// `NI_NUMERICHOST`, defined in `netdb.h`.
+@inlinable public var NI_NUMERICHOST: CInt { 1 }
+
+/// `NI_NUMERICSERV`, defined in `netdb.h`.
+@inlinable public var NI_NUMERICSERV: CInt { 2 }
 
 // MARK: - sctp-assoc-ids: Special association ids for the assoc_id field of SCTP option structures (SCTP_FUTURE_ASSOC, SCTP_CURRENT_ASSOC, SCTP_ALL_ASSOC).
 

@@ -8,6 +8,7 @@ import Glibc
 #endif
 @testable import Sock
 import SockBindings
+import SockTestSupport
 import Testing
 
 // MARK: - Helpers
@@ -330,10 +331,13 @@ struct AddressTests {
 
         // An index no interface has prints as the number, and parses back.
         var unknownIndex: UInt32 = 4_000_000_000
-        var name = InlineArray<32, CChar>(repeating: 0)
-        while withUnsafeMutableBytes(of: &name, { if_indextoname(unknownIndex, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }) != nil {
-            unknownIndex += 1
+        func isInterface(_ index: UInt32) -> Bool {
+            var name = InlineArray<32, CChar>(repeating: 0)
+            return withUnsafeMutableBytes(of: &name) { raw in
+                if_indextoname(index, raw.baseAddress!.assumingMemoryBound(to: CChar.self)) != nil
+            }
         }
+        while isInterface(unknownIndex) { unknownIndex += 1 }
         let unnamed = SockaddrInet6(address: try IPv6Address("fe80::2"), port: 9, scopeID: unknownIndex)
         #expect(unnamed.description == "[fe80::2%\(unknownIndex)]:9")
         #expect(unnamed.zone == "\(unknownIndex)")
@@ -657,6 +661,78 @@ struct AddressTests {
         #expect(try SockaddrUnix(decoding: storageFile, length: 8) == file)
         #expect(try SockaddrUnix(decoding: storageFile, length: 9) == file)
         #expect(try SockaddrUnix(decoding: storageFile, length: 128) == file)
+    }
+
+    // MARK: Allocation
+
+    @Test("parse, print, encode and decode allocate nothing beyond the returned String")
+    func noAllocation() throws {
+        let v4Text = "192.168.100.200:65535"
+        let v6Text = "[2001:db8:aaaa:bbbb::1]:443"
+        let zoneText = "[fe80::1%lo]:80"
+        let pathText = "/tmp/" + String(repeating: "x", count: 100)
+        let abstractText = "@some-abstract-name"
+        let v4 = try SockaddrInet4(v4Text)
+        let v6 = try SockaddrInet6(v6Text)
+        let zoned = try SockaddrInet6(zoneText)
+        let unix = try SockaddrUnix(path: pathText)
+        var sink = 0
+
+        #expect(try allocations { sink &+= Int(try SockaddrInet4(v4Text).port) } == 0)
+        #expect(try allocations { sink &+= Int(try SockaddrInet6(v6Text).port) } == 0)
+        #expect(try allocations { sink &+= Int(try SockaddrInet6(zoneText).scopeID) } == 0)
+        #expect(try allocations { sink &+= Int(try IPv4Address("10.0.0.1").hostOrder & 1) } == 0)
+        #expect(try allocations { sink &+= Int(try SockaddrUnix(path: pathText).length) } == 0)
+        #expect(try allocations { sink &+= Int(try SockaddrUnix(path: abstractText).length) } == 0)
+
+        // Errors are typed: throwing allocates nothing.
+        let invalid = allocations(throwsPerCall: 1) {
+            do throws(SockError) { _ = try SockaddrInet4("1.2.3.4:99999") } catch { sink &+= Int(error.errnoCode) }
+        }
+        #expect(invalid == 0)
+        let tooLong = pathText + pathText
+        let longPath = allocations(throwsPerCall: 1) {
+            do throws(SockError) { _ = try SockaddrUnix(path: tooLong) } catch { sink &+= Int(error.errnoCode) }
+        }
+        #expect(longPath == 0)
+
+        // Printing: the String is the only allocation, and short ones are stored inline.
+        #expect(allocations { sink &+= SockaddrInet4(address: .loopback, port: 80).description.utf8.count } == 0)
+        #expect(allocations { sink &+= zoned.description.utf8.count } == 0)  // 15 bytes
+        #expect(allocations { sink &+= IPv6Address.loopback.description.utf8.count } == 0)
+        // `allocations` counts 100 calls: one String each.
+        #expect(allocations { sink &+= v4.description.utf8.count } == 100)
+        #expect(allocations { sink &+= v6.description.utf8.count } == 100)
+
+        // Encode, decode, compare, hash.
+        var storage6 = RawSockaddrAny()
+        withUnsafeMutableBytes(of: &storage6) { raw in withUnsafeBytes(of: v6.raw) { raw.copyMemory(from: $0) } }
+        var storageUnix = RawSockaddrAny()
+        withUnsafeMutableBytes(of: &storageUnix) { raw in withUnsafeBytes(of: unix.raw) { raw.copyMemory(from: $0) } }
+        let any6 = AnySocketAddress.inet6(v6)
+        #expect(allocations {
+            v4.withSockaddrPointer { _, length in sink &+= Int(length) }
+            v6.withSockaddrPointer { _, length in sink &+= Int(length) }
+            unix.withSockaddrPointer { _, length in sink &+= Int(length) }
+            any6.withSockaddrPointer { _, length in sink &+= Int(length) }
+        } == 0)
+        #expect(try allocations {
+            sink &+= Int(try SockaddrInet6(decoding: storage6, length: 28).port)
+            sink &+= Int(try AnySocketAddress(decoding: storage6, length: 28).length)
+            sink &+= Int(try SockaddrUnix(decoding: storageUnix, length: 111).length)
+        } == 0)
+        #expect(allocations {
+            var hasher = Hasher()
+            hasher.combine(v6)
+            hasher.combine(unix)
+            sink &+= hasher.finalize() & 1
+            sink &+= (v6 == zoned ? 1 : 0) + (unix == unix ? 1 : 0)
+            var copy = v4
+            copy.port = 81
+            copy.address = .loopback
+            sink &+= Int(copy.port)
+        } == 0)
+        #expect(sink != 0)
     }
 
     // MARK: Resolution

@@ -106,4 +106,7 @@ public struct ArchModel: Sendable, Codable {
     public var records: [String: Record]
     /// Macros of the selected groups that are not integer constants (skipped).
     public var skipped: [String]
+    /// `require`d constants these headers lack (only when requirements are
+    /// relaxed, as for an older kernel tree given with KERNEL_HEADERS).
+    public var missingRequired: [String] = []
 }

@@ -56,7 +56,7 @@ public struct HeaderParser: Sendable {
     /// Builds the model of one target from all units of `specs`.
     public func model(for target: TargetInputs, specs: Specs) throws(GeneratorError) -> ArchModel {
         var model = ArchModel(arch: target.arch, triple: target.triple, bigEndian: false, pointerSize: 8,
-                              constants: [:], records: [:], skipped: [])
+                              constants: [:], records: [:], skipped: [], missingRequired: [])
         for unit in specs.units {
             let groups = specs.groups.filter { $0.unit == unit.name }
             let structs = specs.structs.filter { $0.unit == unit.name }
@@ -75,8 +75,9 @@ public struct HeaderParser: Sendable {
                 throw GeneratorError("\(spec.location): struct \(spec.cName) is not defined by the headers of unit [\(unit.name)] (\(unit.includes.joined(separator: " "))) for \(target.arch)")
             }
         }
-        for group in specs.groups where enforceRequired {
+        for group in specs.groups {
             for name in group.require where model.constants[name] == nil {
+                guard enforceRequired else { model.missingRequired.append(name); continue }
                 throw GeneratorError("\(group.location): required constant \(name) of group [\(group.name)] was not found in the headers for \(target.arch)")
             }
         }

@@ -35,6 +35,9 @@ public struct Pipeline {
             if !model.skipped.isEmpty {
                 progress("        \(target.arch): not integer constants, skipped: \(model.skipped.joined(separator: " "))")
             }
+            if !model.missingRequired.isEmpty {
+                progress("        \(target.arch): WARNING: these headers lack constants the specs require (older kernel?): \(model.missingRequired.joined(separator: " "))")
+            }
             models.append((target, model))
         }
         let merged = MergedModel(models: models.map(\.1))

@@ -108,7 +108,9 @@ struct Generate: ParsableCommand {
             }
             let resourceDirectory = common.resolvedResourceDirectory()
             let verifier = noVerify ? nil : Verifier(clang: common.clang, resourceDirectory: resourceDirectory, workDirectory: workDir)
-            let pipeline = Pipeline(specs: specs, inputs: inputs, parser: HeaderParser(resourceDirectory: resourceDirectory),
+                        // A user's own (possibly older) kernel tree may lack newer names: warn, don't fail.
+            let parser = HeaderParser(resourceDirectory: resourceDirectory, enforceRequired: kernelHeaders == nil)
+            let pipeline = Pipeline(specs: specs, inputs: inputs, parser: parser,
                                     verifier: verifier, supportTemplate: template, progress: note)
             let result = try pipeline.run()
             var changed: [String] = []
