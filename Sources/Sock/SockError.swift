@@ -187,43 +187,9 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The symbolic name of a common socket errno, such as "ECONNREFUSED".
+    /// The C name of an errno value (generated from the kernel headers), for messages.
     internal static func errnoName(_ errno: CInt) -> String? {
-        switch errno {
-        case SockBindings.EAGAIN: "EAGAIN"
-        case SockBindings.EBADF: "EBADF"
-        case SockBindings.EINVAL: "EINVAL"
-        case SockBindings.EINTR: "EINTR"
-        case SockBindings.ENOMEM: "ENOMEM"
-        case SockBindings.ENOBUFS: "ENOBUFS"
-        case SockBindings.EACCES: "EACCES"
-        case SockBindings.EPERM: "EPERM"
-        case SockBindings.ECONNREFUSED: "ECONNREFUSED"
-        case SockBindings.ECONNRESET: "ECONNRESET"
-        case SockBindings.ECONNABORTED: "ECONNABORTED"
-        case SockBindings.EPIPE: "EPIPE"
-        case SockBindings.ESHUTDOWN: "ESHUTDOWN"
-        case SockBindings.ENOTCONN: "ENOTCONN"
-        case SockBindings.EDESTADDRREQ: "EDESTADDRREQ"
-        case SockBindings.EINPROGRESS: "EINPROGRESS"
-        case SockBindings.EALREADY: "EALREADY"
-        case SockBindings.EISCONN: "EISCONN"
-        case SockBindings.EADDRINUSE: "EADDRINUSE"
-        case SockBindings.EADDRNOTAVAIL: "EADDRNOTAVAIL"
-        case SockBindings.ETIMEDOUT: "ETIMEDOUT"
-        case SockBindings.ENETDOWN: "ENETDOWN"
-        case SockBindings.ENETUNREACH: "ENETUNREACH"
-        case SockBindings.EHOSTUNREACH: "EHOSTUNREACH"
-        case SockBindings.EMSGSIZE: "EMSGSIZE"
-        case SockBindings.EAFNOSUPPORT: "EAFNOSUPPORT"
-        case SockBindings.EPROTONOSUPPORT: "EPROTONOSUPPORT"
-        case SockBindings.EOPNOTSUPP: "EOPNOTSUPP"
-        case SockBindings.ENOTSOCK: "ENOTSOCK"
-        case SockBindings.ENOPROTOOPT: "ENOPROTOOPT"
-        case SockBindings.ENAMETOOLONG: "ENAMETOOLONG"
-        case SockBindings.ENOENT: "ENOENT"
-        default: nil
-        }
+        SockBindings.errnoName(errno).map { "\($0)" }
     }
 
     /// A clear message naming the semantic error and its errno, for example

@@ -57,7 +57,7 @@ public struct Emitter {
         return [
             OutputFile(path: "\(bindingsDirectory)/Support.swift", contents: header + "\n" + supportTemplate),
             OutputFile(path: "\(bindingsDirectory)/Inputs.swift", contents: header + renderInputs()),
-            OutputFile(path: "\(bindingsDirectory)/Constants.swift", contents: header + renderConstants()),
+            OutputFile(path: "\(bindingsDirectory)/Constants.swift", contents: header + (try renderConstants())),
             OutputFile(path: "\(bindingsDirectory)/Structs.swift", contents: header + renderStructs(layouts)),
             OutputFile(path: "\(bindingsDirectory)/ControlMessages.swift", contents: header + (try renderControlMessages())),
             OutputFile(path: "\(bindingsDirectory)/Options.swift", contents: header + (try renderOptions())),
@@ -107,7 +107,7 @@ public struct Emitter {
 
     // MARK: - Constants
 
-    func renderConstants() -> String {
+    func renderConstants() throws(GeneratorError) -> String {
         let groups = Dictionary(uniqueKeysWithValues: specs.groups.map { ($0.name, $0) })
         // Group, then name, so related constants stay together.
         func groupOf(_ variant: ArchVariant<Constant>) -> String {
@@ -131,6 +131,9 @@ public struct Emitter {
                     for (arch, constant) in values { archParts[arch, default: ""] += "\n" + renderConstant(name, constant) }
                 }
             }
+            if let lookup = spec.lookup {
+                out += try renderLookup(lookup, group: spec, members: members)
+            }
             for (arch, text) in archParts {
                 perArch[arch, default: ""] += "\n// MARK: - \(group) (differs between architectures)\n" + text
             }
@@ -140,6 +143,32 @@ public struct Emitter {
             out += "\n// MARK: - Values that differ between architectures\n\n"
             out += archConditional(blocks, what: "Sock's constants")
         }
+        return out
+    }
+
+    /// A function mapping a value of the group back to its C name; for values
+    /// with several names, the first in alphabetical order.
+    func renderLookup(_ function: String, group: ConstantGroup, members: [(name: String, variant: ArchVariant<Constant>)]) throws(GeneratorError) -> String {
+        var names: [String: String] = [:]
+        var type: CIntegerType?
+        for (name, variant) in members {
+            guard case .shared(let constant) = variant else {
+                throw GeneratorError("\(group.location): lookup = \(function) needs every constant of [\(group.name)] to be the same on every architecture, but \(name) differs")
+            }
+            if let type, type != constant.type {
+                throw GeneratorError("\(group.location): lookup = \(function) needs one C type in [\(group.name)], but \(name) is \(constant.type.rawValue)")
+            }
+            type = constant.type
+            if names[constant.literal] == nil { names[constant.literal] = name }
+        }
+        guard let type else { return "" }
+        var out = "\n/// The C name of a value of this group (\(group.doc.hasSuffix(".") ? String(group.doc.dropLast()) : group.doc)), or nil.\n"
+        out += "/// Values with several names give the first in alphabetical order.\n"
+        out += "@inlinable public func \(function)(_ value: \(type.swiftAlias)) -> StaticString? {\n    switch value {\n"
+        for (literal, name) in names.sorted(by: { (Int64($0.key) ?? 0, $0.key) < (Int64($1.key) ?? 0, $1.key) }) {
+            out += "    case \(literal): \"\(name)\"\n"
+        }
+        out += "    default: nil\n    }\n}\n"
         return out
     }
 

@@ -33,6 +33,9 @@ public struct ConstantGroup: Sendable {
     public var names: [String]
     public var exclude: Set<String>
     public var require: [String]
+    /// When set, a function of this name mapping a value back to its C name
+    /// is emitted (for example `errnoName(_:)`).
+    public var lookup: String?
     public var location: SpecLocation
 
     /// Whether `name`, defined in `file`, belongs to this group.
@@ -223,7 +226,7 @@ private func parseUnits(_ file: SpecFile) throws(GeneratorError) -> [HeaderUnit]
 }
 
 private func parseGroups(_ file: SpecFile, units: [HeaderUnit]) throws(GeneratorError) -> [ConstantGroup] {
-    let keys: Set = ["tu", "doc", "from", "prefixes", "names", "exclude", "require"]
+    let keys: Set = ["tu", "doc", "from", "prefixes", "names", "exclude", "require", "lookup"]
     var groups: [ConstantGroup] = []
     for (name, line, entries) in try file.sections() {
         for (key, (keyLine, _)) in entries where !keys.contains(key) {
@@ -244,7 +247,8 @@ private func parseGroups(_ file: SpecFile, units: [HeaderUnit]) throws(Generator
         groups.append(ConstantGroup(
             name: name, unit: unit.1, doc: entries["doc"]?.1 ?? "", from: words(from.1),
             prefixes: prefixes, names: names, exclude: Set(words(entries["exclude"]?.1 ?? "")),
-            require: words(entries["require"]?.1 ?? ""), location: file.location(line)))
+            require: words(entries["require"]?.1 ?? ""), lookup: entries["lookup"]?.1,
+            location: file.location(line)))
     }
     return groups
 }
