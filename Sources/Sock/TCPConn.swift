@@ -1,0 +1,171 @@
+// TCPConn: a TCP connection with adaptive reads and writes governed by its
+// own deadlines, and the Swift forms of DialTCP/DialTCP4/DialTCP6.
+import SockBindings
+
+/// A TCP connection, from ``dial(to:from:)``, a ``TCPDialer``, a
+/// ``TCPListener`` or ``TCPSocket/connect(to:timeout:)``.
+///
+/// Reads and writes are non-blocking by default: one system call, and
+/// ``StreamRead/wouldBlock`` or ``IOResult/wouldBlock`` when the kernel is not
+/// ready. After ``setReadDeadline(_:)`` / ``setWriteDeadline(_:)`` (or
+/// ``setDeadline(_:)``) they wait until the deadline and then throw
+/// ``SockError/timedOut``. Neither path allocates.
+///
+/// ```swift
+/// let conn = try TCPDialer(timeout: .seconds(1)).dial(to: try SockaddrInet4("127.0.0.1:8080"))
+/// conn.setDeadline(.after(.seconds(5)))
+/// _ = try conn.write(request)
+/// switch try conn.read(into: buffer) {
+/// case .bytes(let count): handle(buffer.prefix(count))
+/// case .endOfStream: break
+/// case .wouldBlock: break   // only without a deadline
+/// }
+/// ```
+///
+/// Writes pass `MSG_NOSIGNAL`: writing to a reset peer throws
+/// ``SockError/connectionReset`` and never raises `SIGPIPE`. TCP options
+/// (``TCPSocketOptions``) and socket options are methods.
+///
+/// This is the Go reference's `TCPConn`: `Read`/`Write` are
+/// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
+/// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
+/// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
+/// like Go's zero time), `SyscallConn` ``descriptor``.
+public final class TCPConn: TCPSocketOptions {
+    /// The owned descriptor (Go: `FD()`, `SyscallConn()`).
+    public let descriptor: Descriptor
+
+    /// ``NetworkType/ipv4`` or ``NetworkType/ipv6``.
+    public let networkType: NetworkType
+
+    /// The peer's address: where it was dialled, or where an accepted
+    /// connection came from. Go: `RemoteAddr`.
+    public let remoteAddress: AnySocketAddress
+
+    /// The read and write deadlines; ``Deadline/none`` (the default) makes
+    /// operations non-blocking.
+    public let deadlines: ConnectionDeadlines
+
+    /// Always ``UnderlyingProtocol/stream`` (Go: `Protocol()`).
+    public var underlyingProtocol: UnderlyingProtocol { .stream }
+
+    internal init(descriptor: Descriptor, networkType: NetworkType, remoteAddress: AnySocketAddress) {
+        self.descriptor = descriptor
+        self.networkType = networkType
+        self.remoteAddress = remoteAddress
+        self.deadlines = ConnectionDeadlines()
+    }
+
+    // MARK: Dialling (Go: DialTCP4, DialTCP6, DialTCP)
+
+    /// Connects to an IPv4 address without waiting for the handshake and
+    /// returns the connection at once (it may still be in progress; see
+    /// ``TCPSocket/connect(to:timeout:)``). Use a ``TCPDialer`` with a timeout
+    /// to wait. Go: `DialTCP4`.
+    ///
+    /// - Parameters:
+    ///   - remote: The address to connect to.
+    ///   - local: The local address to bind first, or `nil` to let the kernel
+    ///     choose.
+    /// - Throws: ``SockError/addressInUse`` (binding `local`),
+    ///   ``SockError/networkUnreachable``, … A refused connection surfaces
+    ///   later, from the first read, write or ``finishConnect()``.
+    ///
+    /// The corresponding C functions are `socket`, `bind` and `connect`.
+    public static func dial(to remote: SockaddrInet4, from local: SockaddrInet4? = nil) throws(SockError) -> TCPConn {
+        try TCPDialer().dial(to: remote, from: local)
+    }
+
+    /// Connects to an IPv6 address without waiting for the handshake (see
+    /// ``dial(to:from:)-(SockaddrInet4,_)``). Go: `DialTCP6`.
+    ///
+    /// The corresponding C functions are `socket`, `bind` and `connect`.
+    public static func dial(to remote: SockaddrInet6, from local: SockaddrInet6? = nil) throws(SockError) -> TCPConn {
+        try TCPDialer().dial(to: remote, from: local)
+    }
+
+    /// Connects to an IPv4 or IPv6 address, the family following `remote`,
+    /// without waiting for the handshake. Go: `DialTCP`.
+    ///
+    /// - Throws: ``SockError/addressFamilyNotSupported`` for a Unix address
+    ///   or a `local` of another family.
+    ///
+    /// The corresponding C functions are `socket`, `bind` and `connect`.
+    public static func dial(to remote: AnySocketAddress, from local: AnySocketAddress? = nil) throws(SockError) -> TCPConn {
+        try TCPDialer().dial(to: remote, from: local)
+    }
+
+    /// Completes a connection dialled without a timeout: would-block while the
+    /// handshake is in progress, completed once connected, or throws its
+    /// failure (such as ``SockError/connectionRefused``), read once from
+    /// `SO_ERROR`.
+    ///
+    /// The corresponding C functions are `poll` and `getsockopt`
+    /// (`SO_ERROR`).
+    public func finishConnect() throws(SockError) -> IOResult<Void> {
+        try descriptor.finishConnect()
+    }
+
+    // MARK: I/O
+
+    /// Reads up to `buffer.count` bytes, honouring the read deadline.
+    ///
+    /// - Returns: ``StreamRead/bytes(_:)``; ``StreamRead/endOfStream`` once
+    ///   the peer has shut down or closed; ``StreamRead/wouldBlock`` when no
+    ///   data is ready and there is no read deadline. An empty buffer gives
+    ///   `.bytes(0)` without a system call.
+    /// - Throws: ``SockError/connectionReset`` (the peer reset, for example
+    ///   closing with `SO_LINGER` 0), ``SockError/timedOut`` (the read
+    ///   deadline passed), ``SockError/connectionRefused`` (a non-blocking
+    ///   dial failed), ``SockError/closed``.
+    ///
+    /// Go: `Read` (which reports `io.EOF` and `iox.ErrWouldBlock`). The
+    /// corresponding C function is `recv`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> StreamRead {
+        try descriptor.readStream(into: buffer, deadline: deadlines.readDeadline)
+    }
+
+    /// Writes up to `buffer.count` bytes, honouring the write deadline. A
+    /// completed write may be short; with a deadline it waits for room only
+    /// until something can be written.
+    ///
+    /// - Returns: The number of bytes written, or would-block when the send
+    ///   buffer is full (or the handshake is still in progress) and there is
+    ///   no write deadline.
+    /// - Throws: ``SockError/connectionReset`` (the peer is gone; never
+    ///   `SIGPIPE`), ``SockError/timedOut``, ``SockError/closed``.
+    ///
+    /// Go: `Write`. The corresponding C function is `send` (with
+    /// `MSG_NOSIGNAL`).
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
+        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
+    }
+
+    // MARK: Deadlines
+
+    /// Sets the read and write deadlines; ``Deadline/none`` makes operations
+    /// non-blocking again. Affects operations that start afterwards. Go:
+    /// `SetDeadline`.
+    public func setDeadline(_ deadline: Deadline) {
+        deadlines.setDeadline(deadline)
+    }
+
+    /// Sets the read deadline. Go: `SetReadDeadline`.
+    public func setReadDeadline(_ deadline: Deadline) {
+        deadlines.setReadDeadline(deadline)
+    }
+
+    /// Sets the write deadline. Go: `SetWriteDeadline`.
+    public func setWriteDeadline(_ deadline: Deadline) {
+        deadlines.setWriteDeadline(deadline)
+    }
+
+    // MARK: Addresses
+
+    /// The local address (Go: `LocalAddr`).
+    ///
+    /// The corresponding C function is `getsockname`.
+    public var localAddress: AnySocketAddress {
+        get throws(SockError) { try descriptor.socketName(as: AnySocketAddress.self) }
+    }
+}

@@ -1,0 +1,232 @@
+// Zero allocation on the connection hot paths: TCPConn and UnixConn reads and
+// writes in steady state, would-block, deadline reads with data ready, option
+// get/set through the conn methods, and a listener's would-block accept.
+// Counted with the malloc interposer of SockTestSupport (this thread only).
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Sock
+import SockBindings
+import SockTestSupport
+import Testing
+
+@Suite("Connections: no allocation on hot paths")
+struct ConnAllocationTests {
+    @Test("TCPConn: write + read, would-block, deadline read with data ready")
+    func tcpIO() throws {
+        let (client, server) = try tcpPair4()
+        defer {
+            try? client.close()
+            try? server.close()
+        }
+        let buffer = TestBytes(count: 256, fill: 3)
+        let message = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<64])
+        let input = TestBytes(count: 256)
+
+        let roundTrip = try allocations {
+            _ = try client.write(message)
+            // Loopback delivers before send returns; read until all 64 arrive.
+            var got = 0
+            while got < 64 {
+                got += try server.read(into: UnsafeMutableRawBufferPointer(rebasing: input.raw[got..<64])).count
+            }
+        }
+        #expect(roundTrip == 0)
+
+        let wouldBlock = try allocations {
+            let result = try server.read(into: input.raw)
+            precondition(result == .wouldBlock)
+        }
+        #expect(wouldBlock == 0)
+
+        server.setReadDeadline(.after(.seconds(30)))
+        client.setWriteDeadline(.after(.seconds(30)))
+        let withDeadline = try allocations {
+            _ = try client.write(message)
+            var got = 0
+            while got < 64 {
+                got += try server.read(into: UnsafeMutableRawBufferPointer(rebasing: input.raw[got..<64])).count
+            }
+        }
+        #expect(withDeadline == 0)
+
+        let emptyBuffer = try allocations {
+            let result = try server.read(into: input.prefix(0))
+            precondition(result == .bytes(0))
+        }
+        #expect(emptyBuffer == 0)
+    }
+
+    @Test("TCPConn: option get/set through the conn's methods")
+    func tcpOptions() throws {
+        let (client, server) = try tcpPair4()
+        defer {
+            try? client.close()
+            try? server.close()
+        }
+        var info = TCPInfo()
+        let name = TestBytes(count: 16)
+        var sink = 0
+        let count = try allocations {
+            try client.setNoDelay(true)
+            sink &+= try client.noDelay ? 1 : 0
+            try client.setCork(false)
+            sink &+= try client.cork ? 1 : 0
+            try client.setQuickAck(true)
+            try client.setKeepAlive(true)
+            try client.setKeepAlivePeriod(.seconds(10))
+            sink &+= Int(try client.keepAliveIdle.components.seconds)
+            try client.setKeepAliveCount(5)
+            sink &+= try client.keepAliveCount
+            try client.setUserTimeout(.milliseconds(500))
+            sink &+= Int(try client.userTimeout.components.seconds)
+            try client.setNotSentLowWatermark(4096)
+            sink &+= try client.notSentLowWatermark
+            sink &+= try client.maxSegmentSize
+            try client.setLinger(.seconds(1))
+            sink &+= try client.linger == nil ? 0 : 1
+            try client.setReceiveBufferSize(65536)
+            sink &+= try client.receiveBufferSize
+            sink &+= try client.sendBufferSize
+            sink &+= try client.zeroCopy ? 1 : 0
+            sink &+= try client.reuseAddress ? 1 : 0
+            sink &+= try client.tcpInfo(into: &info)
+            sink &+= try client.takeError() == nil ? 1 : 0
+            sink &+= try client.localAddress.port.map(Int.init) ?? 0
+        }
+        #expect(count == 0)
+        #expect(sink != 0)
+
+        // The generated `socketOptionString` (SockBindings/Support.swift)
+        // finds the NUL with `firstIndex(of:)`, which allocates in debug
+        // builds; fixing it belongs to the generator.
+        let congestion = try allocations {
+            sink &+= try client.congestion(into: name.raw)
+        }
+        withKnownIssue("SockBindings.socketOptionString allocates (firstIndex(of:) at -Onone)") {
+            #expect(congestion == 0)
+        }
+    }
+
+    @Test("UnixConn: stream, datagram and seqpacket write + read, would-block, options")
+    func unixIO() throws {
+        let buffer = TestBytes(count: 256, fill: 5)
+        let message = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<64])
+        let input = TestBytes(count: 256)
+        for network in UnixNetwork.allCases {
+            let (a, b) = try UnixConn.pair(network)
+            defer {
+                try? a.close()
+                try? b.close()
+            }
+            let roundTrip = try allocations {
+                _ = try a.write(message)
+                _ = try b.read(into: input.raw)
+            }
+            #expect(roundTrip == 0, "\(network)")
+
+            let wouldBlock = try allocations {
+                let result = try b.read(into: input.raw)
+                precondition(result == .wouldBlock)
+            }
+            #expect(wouldBlock == 0, "\(network)")
+
+            b.setReadDeadline(.after(.seconds(30)))
+            let withDeadline = try allocations {
+                _ = try a.write(message)
+                _ = try b.read(into: input.raw)
+            }
+            #expect(withDeadline == 0, "\(network)")
+            b.setReadDeadline(.none)
+
+            var sink = 0
+            let options = try allocations {
+                try a.setSendBufferSize(32768)
+                sink &+= try a.sendBufferSize
+                sink &+= try a.receiveBufferSize
+            }
+            #expect(options == 0, "\(network)")
+            #expect(sink != 0)
+        }
+    }
+
+    @Test("UnixConn: datagram readFrom and writeTo with an address")
+    func unixDatagramAddresses() throws {
+        let server = try UnixConn.listenDatagram(on: SockaddrUnix())
+        let client = try UnixConn.listenDatagram(on: SockaddrUnix())
+        defer {
+            try? server.close()
+            try? client.close()
+        }
+        let serverName = try server.localAddress
+        let buffer = TestBytes(count: 64, fill: 1)
+        let input = TestBytes(count: 64)
+        var sink = 0
+        let count = try allocations {
+            _ = try client.writeTo(buffer.bytes, address: serverName)
+            if case .completed(let (received, sender)) = try server.readFrom(into: input.raw) {
+                sink &+= received + Int(sender.length)
+            }
+        }
+        #expect(count == 0)
+        #expect(sink != 0)
+    }
+
+    @Test("listener accept would-block and NetSocket reads allocate nothing")
+    func listenerAndNetSocket() throws {
+        let tcp = try listener4()
+        let unix = try UnixListener.listen(on: SockaddrUnix())
+        defer {
+            try? tcp.close()
+            try? unix.close()
+        }
+        let accepts = try allocations {
+            let first = try tcp.accept().isWouldBlock
+            let second = try tcp.acceptSocket().isWouldBlock
+            let third = try unix.accept().isWouldBlock
+            precondition(first && second && third)
+        }
+        #expect(accepts == 0)
+
+        let (a, b) = try NetSocket.pair()
+        defer {
+            try? a.close()
+            try? b.close()
+        }
+        let buffer = TestBytes(count: 32, fill: 9)
+        let io = try allocations {
+            _ = try a.write(buffer.bytes)
+            _ = try b.read(into: buffer.raw)
+            let result = try b.read(into: buffer.raw)
+            precondition(result == .wouldBlock)
+        }
+        #expect(io == 0)
+    }
+
+    @Test("timed-out reads and accepts throw without allocating")
+    func timeouts() throws {
+        let (a, b) = try UnixConn.pair()
+        let listener = try listener4()
+        defer {
+            try? a.close()
+            try? b.close()
+            try? listener.close()
+        }
+        let input = TestBytes(count: 8)
+        b.setReadDeadline(.after(.zero))
+        listener.setDeadline(.after(.zero))
+        let count = allocations(throwsPerCall: 2) {
+            do throws(SockError) {
+                _ = try b.read(into: input.raw)
+            } catch {
+                precondition(error == .timedOut)
+            }
+            do throws(SockError) {
+                _ = try listener.accept()
+            } catch {
+                precondition(error == .timedOut)
+            }
+        }
+        #expect(count == 0)
+    }
+}
