@@ -92,8 +92,11 @@ public func socketOptionString(
 ) throws(SockErrno) -> Int {
     var length = socklen_t(buffer.count)
     guard getsockopt(fd, level, name, buffer.baseAddress, &length) == 0 else { throw .current }
-    let filled = UnsafeRawBufferPointer(rebasing: buffer[..<Int(length)])
-    return filled.firstIndex(of: 0) ?? filled.count
+    // A plain loop: the generic `firstIndex(of:)` allocates in debug builds.
+    let filled = min(Int(length), buffer.count)
+    var index = 0
+    while index < filled, buffer[index] != 0 { index += 1 }
+    return index
 }
 
 /// Writes a string-valued socket option (such as `TCP_CONGESTION`); `value`

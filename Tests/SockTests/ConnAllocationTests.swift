@@ -97,15 +97,10 @@ struct ConnAllocationTests {
         #expect(count == 0)
         #expect(sink != 0)
 
-        // The generated `socketOptionString` (SockBindings/Support.swift)
-        // finds the NUL with `firstIndex(of:)`, which allocates in debug
-        // builds; fixing it belongs to the generator.
         let congestion = try allocations {
             sink &+= try client.congestion(into: name.raw)
         }
-        withKnownIssue("SockBindings.socketOptionString allocates (firstIndex(of:) at -Onone)") {
-            #expect(congestion == 0)
-        }
+        #expect(congestion == 0)
     }
 
     @Test("UnixConn: stream, datagram and seqpacket write + read, would-block, options")
