@@ -224,7 +224,7 @@ import Testing
             doc = Macro cases.
             from = fix/consts.h
             prefix = FX_
-            """, line: 5, message: "unknown key 'prefix' (expected doc, exclude, from, names, prefixes, require, tu)"),
+            """, line: 5, message: "unknown key 'prefix' (expected doc, exclude, from, lookup, names, prefixes, require, tu)"),
         SpecMistake(file: "constants.spec", text: """
             [fx]
             tu = nowhere
