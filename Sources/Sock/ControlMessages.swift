@@ -152,6 +152,16 @@ public struct ControlMessageBuilder {
     ///   ``maximumRightsCount`` (253) descriptors or a negative one;
     ///   ``SockError/messageTooLarge`` when the message does not fit.
     public mutating func append<Rights: Collection<CInt>>(rights: Rights) throws(SockError) {
+        // Contiguous collections (arrays, buffer pointers) take the concrete
+        // path, which does not go through the generic subscript (whose
+        // unspecialised form allocates in debug builds).
+        let contiguous = rights.withContiguousStorageIfAvailable { fds in
+            appendRights(fds)
+        }
+        if let outcome = contiguous {
+            if let error = outcome { throw error }
+            return
+        }
         let number = rights.count
         guard number <= Self.maximumRightsCount else { throw .invalidParameter }
         for fd in rights where fd < 0 {
@@ -164,6 +174,27 @@ public struct ControlMessageBuilder {
             ControlMessageBytes.store(fd, in: buffer, at: position)
             position += MemoryLayout<CInt>.size
         }
+    }
+
+    /// ``append(rights:)`` for contiguous descriptors; returns the error
+    /// instead of throwing it (it runs inside a `rethrows` closure).
+    private mutating func appendRights(_ fds: UnsafeBufferPointer<CInt>) -> SockError? {
+        guard fds.count <= Self.maximumRightsCount else { return .invalidParameter }
+        for fd in fds where fd < 0 {
+            return .invalidParameter
+        }
+        let offset: Int
+        do {
+            offset = try reserve(
+                level: SockBindings.SOL_SOCKET, type: SockBindings.SCM_RIGHTS, dataLength: MemoryLayout<CInt>.size * fds.count)
+        } catch {
+            return error
+        }
+        if fds.count > 0 {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset ..< offset + MemoryLayout<CInt>.size * fds.count])
+                .copyMemory(from: UnsafeRawBufferPointer(fds))
+        }
+        return nil
     }
 
     /// Appends an `SCM_CREDENTIALS` message (to a Unix socket whose peer set
@@ -237,8 +268,9 @@ public struct ControlMessageBuilder {
     /// end, zeroes its padding, advances ``count`` and returns the offset of
     /// its data.
     private mutating func reserve(level: CInt, type: CInt, dataLength: Int) throws(SockError) -> Int {
+        guard dataLength >= 0, dataLength <= buffer.count - count else { throw .messageTooLarge }
         let space = cmsgSpace(dataLength)
-        guard dataLength >= 0, space <= buffer.count - count else { throw .messageTooLarge }
+        guard space <= buffer.count - count else { throw .messageTooLarge }
         var header = Cmsghdr()
         header.cmsg_len = CUnsignedLong(cmsgLen(dataLength))
         header.cmsg_level = level
@@ -323,6 +355,41 @@ public enum ControlMessage {
         public subscript(position: Int) -> CInt {
             precondition(position >= 0 && position < endIndex, "index out of range")
             return data.loadUnaligned(fromByteOffset: position * MemoryLayout<CInt>.size, as: CInt.self)
+        }
+
+        /// The position after `i`.
+        @inlinable
+        public func index(after i: Int) -> Int { i + 1 }
+
+        /// The position before `i`.
+        @inlinable
+        public func index(before i: Int) -> Int { i - 1 }
+
+        /// Walks the descriptors. (A concrete iterator: the generic
+        /// `IndexingIterator` allocates in unoptimised builds.)
+        public struct Iterator: IteratorProtocol {
+            @usableFromInline let rights: Rights
+            @usableFromInline var position: Int
+
+            @inlinable
+            init(rights: Rights) {
+                self.rights = rights
+                self.position = 0
+            }
+
+            /// The next descriptor, or `nil` after the last.
+            @inlinable
+            public mutating func next() -> CInt? {
+                guard position < rights.endIndex else { return nil }
+                defer { position += 1 }
+                return rights[position]
+            }
+        }
+
+        /// An iterator over the descriptors.
+        @inlinable
+        public func makeIterator() -> Iterator {
+            Iterator(rights: self)
         }
     }
 }

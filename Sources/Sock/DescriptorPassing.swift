@@ -116,18 +116,49 @@ extension Descriptor {
     public func sendDescriptors<Descriptors: Collection<Descriptor>>(
         _ descriptors: Descriptors, data: UnsafeRawBufferPointer, flags: CInt = 0, deadline: Deadline = .none
     ) throws(SockError) -> IOResult<Int> {
-        var pinned = 0
-        defer {
-            for descriptor in descriptors.prefix(pinned) {
-                descriptor.leave()
+        let number = descriptors.count
+        guard number <= ControlMessageBuilder.maximumRightsCount else { throw .invalidParameter }
+        // An array (or any contiguous collection) is walked as a buffer: the
+        // generic subscript allocates in unoptimised builds.
+        let contiguous = descriptors.withContiguousStorageIfAvailable { owned in
+            Result { () throws(SockError) -> IOResult<Int> in
+                try sendPinned(owned, data: data, flags: flags, deadline: deadline)
             }
         }
-        for descriptor in descriptors {
-            try descriptor.enter()
-            pinned += 1
+        if let contiguous {
+            return try contiguous.get()
         }
-        return try sendRights(
-            descriptors.lazy.map { $0.rawValue }, data: data, name: nil, nameLength: 0, flags: flags, deadline: deadline)
+        // Other collections are copied first (this allocates).
+        let copy = Array(descriptors)
+        return try copy.withUnsafeBufferPointer { owned in
+            Result { () throws(SockError) -> IOResult<Int> in
+                try sendPinned(owned, data: data, flags: flags, deadline: deadline)
+            }
+        }.get()
+    }
+
+    /// Pins each of `owned` (so none can be closed and reused meanwhile),
+    /// collects their numbers in a stack buffer and sends them.
+    private func sendPinned(
+        _ owned: UnsafeBufferPointer<Descriptor>, data: UnsafeRawBufferPointer, flags: CInt, deadline: Deadline
+    ) throws(SockError) -> IOResult<Int> {
+        try withUnsafeTemporaryAllocation(of: CInt.self, capacity: Swift.max(owned.count, 1)) {
+            fds throws(SockError) -> IOResult<Int> in
+            var pinned = 0
+            defer {
+                for index in 0 ..< pinned {
+                    owned[index].leave()
+                }
+            }
+            for index in 0 ..< owned.count {
+                try owned[index].enter()
+                fds.initializeElement(at: index, to: owned[index].rawValue)
+                pinned += 1
+            }
+            return try sendRights(
+                UnsafeBufferPointer(rebasing: fds[0 ..< pinned]), data: data, name: nil, nameLength: 0,
+                flags: flags, deadline: deadline)
+        }
     }
 
     // MARK: Receiving

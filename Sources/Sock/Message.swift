@@ -327,15 +327,8 @@ internal func withIovecs<Buffers: Collection, Result>(
     _ buffers: Buffers,
     _ body: (UnsafeMutablePointer<Iovec>, Int) throws(SockError) -> Result
 ) throws(SockError) -> Result where Buffers.Element == UnsafeRawBufferPointer {
-    let count = buffers.count
-    return try withUnsafeTemporaryAllocation(of: Iovec.self, capacity: Swift.max(count, 1)) {
-        vectors throws(SockError) -> Result in
-        var index = 0
-        for buffer in buffers where index < count {
-            vectors.initializeElement(at: index, to: Iovec(buffer))
-            index += 1
-        }
-        return try body(vectors.baseAddress!, index)
+    try withIovecArray(count: buffers.count, body) { vectors, count in
+        fillIovecs(vectors, count: count, from: buffers) { Iovec($0) }
     }
 }
 
@@ -346,16 +339,50 @@ internal func withIovecs<Buffers: Collection, Result>(
     _ buffers: Buffers,
     _ body: (UnsafeMutablePointer<Iovec>, Int) throws(SockError) -> Result
 ) throws(SockError) -> Result where Buffers.Element == UnsafeMutableRawBufferPointer {
-    let count = buffers.count
-    return try withUnsafeTemporaryAllocation(of: Iovec.self, capacity: Swift.max(count, 1)) {
-        vectors throws(SockError) -> Result in
-        var index = 0
-        for buffer in buffers where index < count {
-            vectors.initializeElement(at: index, to: Iovec(buffer))
-            index += 1
-        }
-        return try body(vectors.baseAddress!, index)
+    try withIovecArray(count: buffers.count, body) { vectors, count in
+        fillIovecs(vectors, count: count, from: buffers) { Iovec($0) }
     }
+}
+
+/// A temporary `iovec` array of `count` elements, filled by `fill` (which
+/// returns how many it filled), handed to `body`.
+@inline(__always)
+private func withIovecArray<Result>(
+    count: Int,
+    _ body: (UnsafeMutablePointer<Iovec>, Int) throws(SockError) -> Result,
+    fill: (UnsafeMutableBufferPointer<Iovec>, Int) -> Int
+) throws(SockError) -> Result {
+    try withUnsafeTemporaryAllocation(of: Iovec.self, capacity: Swift.max(count, 1)) {
+        vectors throws(SockError) -> Result in
+        try body(vectors.baseAddress!, fill(vectors, count))
+    }
+}
+
+/// Initialises up to `count` vectors from `buffers`; returns how many. A
+/// contiguous collection (an array, a buffer pointer) is read as a buffer,
+/// without the generic subscript (whose unspecialised form allocates in
+/// debug builds).
+@inline(__always)
+private func fillIovecs<Buffers: Collection>(
+    _ vectors: UnsafeMutableBufferPointer<Iovec>, count: Int, from buffers: Buffers,
+    _ makeIovec: (Buffers.Element) -> Iovec
+) -> Int {
+    let contiguous = buffers.withContiguousStorageIfAvailable { elements in
+        let filled = Swift.min(elements.count, count)
+        for index in 0 ..< filled {
+            vectors.initializeElement(at: index, to: makeIovec(elements[index]))
+        }
+        return filled
+    }
+    if let contiguous {
+        return contiguous
+    }
+    var filled = 0
+    for buffer in buffers where filled < count {
+        vectors.initializeElement(at: filled, to: makeIovec(buffer))
+        filled += 1
+    }
+    return filled
 }
 
 extension Descriptor {

@@ -165,8 +165,11 @@ public final class RawSocket: Socket {
     ///
     /// The corresponding C function is `connect`.
     public func connect(to address: some SocketAddress) throws(SockError) -> RawConn {
+        let remote = try address.withSockaddrPointer { (pointer, length) throws(SockError) -> AnySocketAddress in
+            try AnySocketAddress(decoding: UnsafeRawBufferPointer(start: pointer, count: Int(length)), length: length)
+        }
         _ = try descriptor.connectSocket(to: address, deadline: .none)
-        return RawConn(descriptor: descriptor, network: network)
+        return RawConn(descriptor: descriptor, network: network, remote: remote)
     }
 }
 
@@ -187,15 +190,20 @@ public final class RawConn: Socket {
     /// The read and write deadlines.
     private let deadlines = ConnectionDeadlines()
 
+    /// The peer given to `dial`: Linux answers `getpeername` on a raw socket
+    /// with `ENOTCONN` even when it is connected.
+    private let remote: AnySocketAddress?
+
     /// ``NetworkType/ipv4`` or ``NetworkType/ipv6``.
     public var networkType: NetworkType { NetworkType(family: network.family) }
 
     /// Always ``UnderlyingProtocol/raw``.
     public var underlyingProtocol: UnderlyingProtocol { .raw }
 
-    internal init(descriptor: Descriptor, network: RawNetwork) {
+    internal init(descriptor: Descriptor, network: RawNetwork, remote: AnySocketAddress? = nil) {
         self.descriptor = descriptor
         self.network = network
+        self.remote = remote
     }
 
     /// Opens a raw socket for `network` connected to `remote` (Go:
@@ -299,13 +307,18 @@ public final class RawConn: Socket {
         get throws(SockError) { try descriptor.socketName(as: AnySocketAddress.self) }
     }
 
-    /// The peer's address (Go: `RemoteAddr`).
+    /// The peer's address, as given to `dial` (Go: `RemoteAddr`). Linux
+    /// does not report the peer of a raw socket (`getpeername` fails with
+    /// `ENOTCONN`), so the connection remembers it.
     ///
-    /// - Throws: ``SockError/notConnected`` when not dialled.
-    ///
-    /// The corresponding C function is `getpeername`.
+    /// - Throws: ``SockError/notConnected`` when not dialled;
+    ///   ``SockError/closed`` after close.
     public var remoteAddress: AnySocketAddress {
-        get throws(SockError) { try descriptor.peerName(as: AnySocketAddress.self) }
+        get throws(SockError) {
+            if descriptor.isClosed { throw .closed }
+            guard let remote else { throw .notConnected }
+            return remote
+        }
     }
 }
 

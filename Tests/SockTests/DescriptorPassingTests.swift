@@ -153,6 +153,34 @@ struct DescriptorPassingTests {
         #expect(Messaging.pipeState(readEnd) == "eof")
     }
 
+    @Test("descriptors sent to an address from an unconnected Unix datagram socket")
+    func toAddress() throws {
+        let name = "sock-test-fds-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        let address = try SockaddrUnix(abstractName: name)
+        let receiver = try Descriptor.socket(family: SockBindings.AF_UNIX, type: SockBindings.SOCK_DGRAM)
+        try receiver.bindSocket(to: address)
+        let sender = try Descriptor.socket(family: SockBindings.AF_UNIX, type: SockBindings.SOCK_DGRAM)
+        let (readEnd, writeEnd) = Messaging.pipe()
+        defer { Glibc.close(readEnd) }
+        let sent = try Messaging.bytes("to").withUnsafeBytes {
+            try sender.sendDescriptors([writeEnd], data: $0, to: address, deadline: Messaging.soon)
+        }
+        #expect(try Messaging.completed(sent) == 2)
+        Glibc.close(writeEnd)
+        var fd: CInt = -1
+        let received = try withUnsafeMutablePointer(to: &fd) { fd in
+            try Messaging.withBuffer(4) { data in
+                try Messaging.completed(receiver.receiveDescriptors(
+                    into: UnsafeMutableBufferPointer(start: fd, count: 1), data: data, deadline: Messaging.soon))
+            }
+        }
+        #expect(received.count == 2 && received.descriptorCount == 1)
+        #expect(Glibc.write(fd, "ok", 2) == 2)
+        #expect(Messaging.pipeState(readEnd) == "ok")
+        Glibc.close(fd)
+        #expect(Messaging.pipeState(readEnd) == "eof")
+    }
+
     @Test("with SO_PASSCRED the credentials do not eat the room for descriptors")
     func withCredentials() throws {
         let (a, b) = try Messaging.unixPair(SockBindings.SOCK_DGRAM)

@@ -1,0 +1,178 @@
+// SCTPConn: an SCTP association (one-to-one style) with adaptive reads and
+// writes governed by its own deadlines, and the Swift forms of
+// DialSCTP/DialSCTP4/DialSCTP6. Mirrors TCPConn.
+import SockBindings
+
+/// An SCTP association, from ``dial(to:from:)-(SockaddrInet4,_)``, an
+/// ``SCTPDialer``, an ``SCTPListener`` or ``SCTPSocket/connect(to:timeout:)``.
+///
+/// SCTP is message-oriented: each ``read(into:)`` returns (part of) one
+/// message, each ``write(_:)`` sends one. Reads and writes are non-blocking
+/// by default: one system call, and ``StreamRead/wouldBlock`` or
+/// ``IOResult/wouldBlock`` when the kernel is not ready. After
+/// ``setReadDeadline(_:)`` / ``setWriteDeadline(_:)`` (or
+/// ``setDeadline(_:)``) they wait until the deadline and then throw
+/// ``SockError/timedOut``. Neither path allocates.
+///
+/// ```swift
+/// let conn = try SCTPDialer(timeout: .seconds(1)).dial(to: try SockaddrInet4("127.0.0.1:9899"))
+/// conn.setDeadline(.after(.seconds(5)))
+/// _ = try conn.write(request)
+/// if case .bytes(let count) = try conn.read(into: buffer) { handle(buffer.prefix(count)) }
+/// ```
+///
+/// Writes pass `MSG_NOSIGNAL`: writing to a gone peer throws
+/// ``SockError/connectionReset`` and never raises `SIGPIPE`. SCTP options
+/// (``SCTPSocketOptions``) and socket options are methods.
+///
+/// This is the Go reference's `SCTPConn`: `Read`/`Write` are
+/// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
+/// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
+/// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
+/// like Go's zero time), `SyscallConn` ``descriptor``.
+public final class SCTPConn: SCTPSocketOptions {
+    /// The owned descriptor (Go: `FD()`, `SyscallConn()`).
+    public let descriptor: Descriptor
+
+    /// ``NetworkType/ipv4`` or ``NetworkType/ipv6``.
+    public let networkType: NetworkType
+
+    /// One-to-one for dialled and accepted associations.
+    public let style: SCTPSocketStyle
+
+    /// The peer's address: where it was dialled, or where an accepted
+    /// association came from (its primary address). Go: `RemoteAddr`.
+    public let remoteAddress: AnySocketAddress
+
+    /// The read and write deadlines; ``Deadline/none`` (the default) makes
+    /// operations non-blocking.
+    public let deadlines: ConnectionDeadlines
+
+    /// ``UnderlyingProtocol/stream`` (one-to-one) or
+    /// ``UnderlyingProtocol/seqPacket`` (one-to-many) (Go: `Protocol()`).
+    public var underlyingProtocol: UnderlyingProtocol { style.underlyingProtocol }
+
+    internal init(descriptor: Descriptor, networkType: NetworkType, style: SCTPSocketStyle, remoteAddress: AnySocketAddress) {
+        self.descriptor = descriptor
+        self.networkType = networkType
+        self.style = style
+        self.remoteAddress = remoteAddress
+        self.deadlines = ConnectionDeadlines()
+    }
+
+    // MARK: Dialling (Go: DialSCTP4, DialSCTP6, DialSCTP)
+
+    /// Connects to an IPv4 address without waiting for the association to
+    /// come up, and returns the connection at once (see
+    /// ``SCTPSocket/connect(to:timeout:)``). Use an ``SCTPDialer`` with a
+    /// timeout to wait. Go: `DialSCTP4`.
+    ///
+    /// - Parameters:
+    ///   - remote: The address to connect to.
+    ///   - local: The local address to bind first, or `nil` to let the kernel
+    ///     choose.
+    /// - Throws: ``SockError/protocolNotSupported`` without kernel SCTP;
+    ///   ``SockError/addressInUse`` (binding `local`), … A refused
+    ///   association surfaces later, from the first read, write or
+    ///   ``finishConnect()``.
+    ///
+    /// The corresponding C functions are `socket`, `bind` and `connect`.
+    public static func dial(to remote: SockaddrInet4, from local: SockaddrInet4? = nil) throws(SockError) -> SCTPConn {
+        try SCTPDialer().dial(to: remote, from: local)
+    }
+
+    /// Connects to an IPv6 address without waiting for the association (see
+    /// ``dial(to:from:)-(SockaddrInet4,_)``). Go: `DialSCTP6`.
+    ///
+    /// The corresponding C functions are `socket`, `bind` and `connect`.
+    public static func dial(to remote: SockaddrInet6, from local: SockaddrInet6? = nil) throws(SockError) -> SCTPConn {
+        try SCTPDialer().dial(to: remote, from: local)
+    }
+
+    /// Connects to an IPv4 or IPv6 address, the family following `remote`,
+    /// without waiting for the association. Go: `DialSCTP`.
+    ///
+    /// - Throws: ``SockError/addressFamilyNotSupported`` for a Unix address
+    ///   or a `local` of another family.
+    ///
+    /// The corresponding C functions are `socket`, `bind` and `connect`.
+    public static func dial(to remote: AnySocketAddress, from local: AnySocketAddress? = nil) throws(SockError) -> SCTPConn {
+        try SCTPDialer().dial(to: remote, from: local)
+    }
+
+    /// Completes a connection dialled without a timeout: would-block while the
+    /// association is being set up, completed once it is up, or throws its
+    /// failure (such as ``SockError/connectionRefused``), read once from
+    /// `SO_ERROR`.
+    ///
+    /// The corresponding C functions are `poll` and `getsockopt`
+    /// (`SO_ERROR`).
+    public func finishConnect() throws(SockError) -> IOResult<Void> {
+        try descriptor.finishConnect()
+    }
+
+    // MARK: I/O
+
+    /// Reads (part of) one message into `buffer`, honouring the read
+    /// deadline. A message longer than `buffer` is delivered over several
+    /// reads.
+    ///
+    /// - Returns: ``StreamRead/bytes(_:)``; ``StreamRead/endOfStream`` once
+    ///   the peer has shut the association down; ``StreamRead/wouldBlock``
+    ///   when no data is ready and there is no read deadline. An empty buffer
+    ///   gives `.bytes(0)` without a system call.
+    /// - Throws: ``SockError/connectionReset`` (the peer aborted),
+    ///   ``SockError/timedOut``, ``SockError/connectionRefused`` (a
+    ///   non-blocking dial failed), ``SockError/closed``.
+    ///
+    /// Go: `SCTPConn.Read` (which reports `io.EOF` and `iox.ErrWouldBlock`).
+    /// The corresponding C function is `recv`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> StreamRead {
+        try descriptor.readStream(into: buffer, deadline: deadlines.readDeadline)
+    }
+
+    /// Sends `buffer` as one message, honouring the write deadline.
+    ///
+    /// - Returns: The number of bytes written, or would-block when the send
+    ///   buffer is full (or the association is not up yet) and there is no
+    ///   write deadline.
+    /// - Throws: ``SockError/connectionReset`` (the peer is gone; never
+    ///   `SIGPIPE`), ``SockError/messageTooLarge`` (larger than the send
+    ///   buffer, or than the path MTU with fragmentation disabled),
+    ///   ``SockError/timedOut``, ``SockError/closed``.
+    ///
+    /// Go: `SCTPConn.Write`. The corresponding C function is `send` (with
+    /// `MSG_NOSIGNAL`).
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
+        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
+    }
+
+    // MARK: Deadlines
+
+    /// Sets the read and write deadlines; ``Deadline/none`` makes operations
+    /// non-blocking again. Affects operations that start afterwards. Go:
+    /// `SCTPConn.SetDeadline`.
+    public func setDeadline(_ deadline: Deadline) {
+        deadlines.setDeadline(deadline)
+    }
+
+    /// Sets the read deadline. Go: `SCTPConn.SetReadDeadline`.
+    public func setReadDeadline(_ deadline: Deadline) {
+        deadlines.setReadDeadline(deadline)
+    }
+
+    /// Sets the write deadline. Go: `SCTPConn.SetWriteDeadline`.
+    public func setWriteDeadline(_ deadline: Deadline) {
+        deadlines.setWriteDeadline(deadline)
+    }
+
+    // MARK: Addresses
+
+    /// The local address (Go: `SCTPConn.LocalAddr`); for a multi-homed
+    /// endpoint, the primary one.
+    ///
+    /// The corresponding C function is `getsockname`.
+    public var localAddress: AnySocketAddress {
+        get throws(SockError) { try descriptor.socketName(as: AnySocketAddress.self) }
+    }
+}
