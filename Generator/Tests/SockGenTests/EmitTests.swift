@@ -72,6 +72,30 @@ import Testing
         #expect(!constants.contains("#if arch("))
     }
 
+    @Test func lookupEmitsValueToNameFunction() throws {
+        var texts = SpecTexts.fixture
+        texts.constants = texts.constants.replacingOccurrences(
+            of: "doc = A plain enumeration.\n", with: "doc = A plain enumeration.\nlookup = colorName\n")
+        let specs = try texts.load()
+        let model = try HeaderParser(resourceDirectory: nil).model(for: Fixtures.x86_64, specs: specs)
+        let constants = try emitter(specs, [model]).file("Constants.swift")
+        #expect(constants.contains("""
+            @inlinable public func colorName(_ value: CInt) -> StaticString? {
+                switch value {
+                case -3: "COLOR_MINUS"
+                case 0: "COLOR_RED"
+                case 5: "COLOR_GREEN"
+                case 6: "COLOR_BLUE"
+                default: nil
+                }
+            }
+            """))
+        // A lookup over values that differ between architectures is refused.
+        var arm = model.renamed("arm64", triple: "aarch64-linux-gnu")
+        arm.constants["COLOR_BLUE"]!.value = 9
+        #expect(throws: GeneratorError.self) { try emitter(specs, [model, arm]).files() }
+    }
+
     @Test func snapshotRoundTrips() throws {
         let json = try emitter(specs, [model]).file("model-x86_64.json")
         let decoded = try JSONDecoder().decode(ArchModel.self, from: Data(json.utf8))
