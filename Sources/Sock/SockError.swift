@@ -64,7 +64,9 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         case hostUnreachable
         /// The message is too large for the transport (`EMSGSIZE`).
         case messageTooLarge
-        /// The protocol is not supported (`EPROTONOSUPPORT`).
+        /// The protocol is not supported (`EPROTONOSUPPORT`), or not for this
+        /// socket type (`ESOCKTNOSUPPORT`, as SCTP one-to-many sockets report on
+        /// kernels without SCTP).
         case protocolNotSupported
         /// The address family is not supported (`EAFNOSUPPORT`).
         case addressFamilyNotSupported
@@ -181,7 +183,7 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         case SockBindings.EHOSTUNREACH: .hostUnreachable
         case SockBindings.EMSGSIZE: .messageTooLarge
         case SockBindings.EAFNOSUPPORT: .addressFamilyNotSupported
-        case SockBindings.EPROTONOSUPPORT: .protocolNotSupported
+        case SockBindings.EPROTONOSUPPORT, SockBindings.ESOCKTNOSUPPORT: .protocolNotSupported
         case SockBindings.EOPNOTSUPP: .notSupported
         default: .other
         }

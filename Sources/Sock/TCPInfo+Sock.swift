@@ -160,7 +160,7 @@ public struct TCPInfoSnapshot: Sendable, BitwiseCopyable {
         let start = filledBytes
         guard start < Self.capacity else { return }
         withUnsafeMutableBytes(of: &info) { bytes in
-            UnsafeMutableRawBufferPointer(rebasing: bytes[start...]).initializeMemory(as: UInt8.self, repeating: 0)
+            _ = UnsafeMutableRawBufferPointer(rebasing: bytes[start...]).initializeMemory(as: UInt8.self, repeating: 0)
         }
     }
 

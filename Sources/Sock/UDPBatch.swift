@@ -24,6 +24,10 @@
 // and then echo (set the messages to send from what arrived) without one
 // overwriting the other.
 //
+// The hot entry points carry `@_specialize(exported: true, …)` for both
+// address types, as UDPConn.swift does, so callers in other modules reach
+// code specialised for SockaddrInet4/6.
+//
 // All pointer work is in this file, in the batch's own methods.
 #if canImport(Glibc)
 import Glibc
@@ -236,6 +240,8 @@ public struct UDPMessageBatch<Address: IPSocketAddress>: ~Copyable {
     /// What the last receive stored in slot `index`, or `nil` when `index` is
     /// not below ``receivedCount``. The source address is decoded from the
     /// slot's storage without allocation.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func message(at index: Int) -> UDPBatchMessage<Address>? {
         guard index >= 0, index < receivedCount else { return nil }
         let header = headers[index]
@@ -277,6 +283,8 @@ public struct UDPMessageBatch<Address: IPSocketAddress>: ~Copyable {
     ///
     /// - Throws: ``SockError/invalidParameter`` when `index` is outside
     ///   `0..<capacity`.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public mutating func setMessage(_ buffer: UnsafeRawBufferPointer, to destination: Address? = nil, at index: Int) throws(SockError) {
         try checkIndex(index)
         sendVectors[index] = Iovec(buffer)
@@ -424,6 +432,8 @@ extension UDPConn {
     /// - Throws: ``SockError/invalidParameter`` for a `count` outside
     ///   `0...batch.capacity`; the kernel's errors as for
     ///   ``writeTo(_:address:)``.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func sendMessages(
         _ batch: inout UDPMessageBatch<Address>, count: Int, deadline: Deadline? = nil
     ) throws(SockError) -> IOResult<Int> {
@@ -462,6 +472,8 @@ extension UDPConn {
     ///
     /// - Throws: ``SockError/invalidParameter`` for a `count` outside
     ///   `1...batch.capacity`; the kernel's errors as for ``read(into:)``.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func receiveMessages(
         _ batch: inout UDPMessageBatch<Address>, count: Int? = nil, deadline: Deadline? = nil
     ) throws(SockError) -> IOResult<Int> {

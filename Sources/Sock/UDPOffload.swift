@@ -127,6 +127,8 @@ extension UDPConn {
     ///   segment larger than the path MTU or a buffer above 64 KiB.
     ///
     /// The corresponding C function is `sendmsg`.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func writeSegmented(
         _ buffer: UnsafeRawBufferPointer, segmentSize: Int, to address: Address
     ) throws(SockError) -> IOResult<Int> {
@@ -157,6 +159,8 @@ extension UDPConn {
     /// are as for ``readDatagram(into:)``. Allocates nothing.
     ///
     /// The corresponding C function is `recvmsg`.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func readCoalesced(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> IOResult<UDPCoalescedRead<Address>> {
         var name = RawSockaddrAny()
         var vector = Iovec(buffer)

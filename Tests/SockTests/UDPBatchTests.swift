@@ -168,9 +168,9 @@ struct UDPBatchTests {
 
     @Test("bad input is a clear error, never a trap")
     func badInput() throws {
-        #expect(throws: SockError.invalidParameter) { try UDPMessageBatch<SockaddrInet4>(capacity: 0) }
-        #expect(throws: SockError.invalidParameter) { try UDPMessageBatch<SockaddrInet4>(capacity: -3) }
-        #expect(throws: SockError.invalidParameter) { try UDPMessageBatch<SockaddrInet4>(capacity: 1, controlSpace: -1) }
+        #expect(throws: SockError.invalidParameter) { _ = try UDPMessageBatch<SockaddrInet4>(capacity: 0) }
+        #expect(throws: SockError.invalidParameter) { _ = try UDPMessageBatch<SockaddrInet4>(capacity: -3) }
+        #expect(throws: SockError.invalidParameter) { _ = try UDPMessageBatch<SockaddrInet4>(capacity: 1, controlSpace: -1) }
         var batch = try UDPMessageBatch<SockaddrInet4>(capacity: 2)
         let buffer = TestBytes(count: 8)
         #expect(throws: SockError.invalidParameter) { try batch.setReceiveBuffer(buffer.raw, at: 2) }
