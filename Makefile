@@ -1,6 +1,7 @@
 # Sock — developer entry points. The first two are the README's:
 #   make generate   regenerate Sources/SockBindings from the pinned headers
 #   make test       build and run every test (library and generator)
+#   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -17,7 +18,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-generator deps headers sock-gen check-generated kernel-diff clean
+.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
 
 all: test
 
@@ -62,7 +63,7 @@ kernel-diff: headers sock-gen
 	$(SOCKGEN) kernel-diff --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env \
 	  --from "$$from" --to "$$to" --from-label "$(FROM)" --to-label "$(TO)"
 
-test: test-library test-generator
+test: test-library check-parity test-generator
 
 # Swift Testing records a backtrace (allocating) for every thrown error unless
 # told not to; the zero-allocation tests want the code's allocations only.
@@ -70,8 +71,27 @@ test-library:
 	$(SWIFT) build --build-tests
 	SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 $(SWIFT) test --skip-build
 
+# Every Swift symbol the Go parity table (a DocC article) names must exist in
+# the public symbol graph of Sock and SockBindings.
+check-parity:
+	$(SWIFT) package dump-symbol-graph --minimum-access-level public >/dev/null
+	python3 scripts/check-parity.py --table Sources/Sock/Sock.docc/GoParity.md --index Tests/Parity/go-api-index.txt \
+	  --symbol-graphs "$$(dirname "$$($(SWIFT) build --show-bin-path)")/symbolgraph"
+
 test-generator: deps headers
 	@llvm=$$(scripts/ensure-deps.sh); cd Generator && $(SWIFT) build --build-tests $(llvm_flags) && $(SWIFT) test --skip-build $(llvm_flags)
+
+# Benchmarks/ is a package of its own (package-benchmark, SwiftNIO, a C
+# reference); the library gains no dependency. sock-bench-report runs
+# sock-pingpong and the package-benchmark suite and prints one markdown table.
+# BENCH_FLAGS, e.g.: --quick (about 3 minutes), --pin (pin the two threads),
+# --repeats N, --suite-repeats N, --output FILE (also write the table there).
+BENCH_FLAGS ?=
+bench:
+	@echo "make: [1/2] building Benchmarks/ (release)" >&2
+	cd Benchmarks && $(SWIFT) build -c release -q && $(SWIFT) build -c release -q --product BenchmarkTool
+	@echo "make: [2/2] measuring (about 7 minutes; the machine should be otherwise idle)" >&2
+	Benchmarks/.build/release/sock-bench-report $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build Generator/.build $(HEADERS_DIR)/probes

@@ -143,7 +143,7 @@ public final class RawSocket: Socket {
     /// The corresponding C function is `recvfrom`.
     public func readFrom(
         into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .none
-    ) throws(SockError) -> IOResult<(Int, AnySocketAddress)> {
+    ) throws(SockError) -> IOResult<(count: Int, from: AnySocketAddress)> {
         try rawReadFrom(descriptor, into: buffer, deadline: deadline)
     }
 
@@ -274,7 +274,7 @@ public final class RawConn: Socket {
     /// deadline.
     ///
     /// The corresponding C function is `recvfrom`.
-    public func readFrom(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> IOResult<(Int, AnySocketAddress)> {
+    public func readFrom(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> IOResult<(count: Int, from: AnySocketAddress)> {
         try rawReadFrom(descriptor, into: buffer, deadline: deadlines.readDeadline)
     }
 
@@ -325,7 +325,7 @@ public final class RawConn: Socket {
 /// `recvfrom` on a raw socket, decoding the sender.
 private func rawReadFrom(
     _ descriptor: Descriptor, into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline
-) throws(SockError) -> IOResult<(Int, AnySocketAddress)> {
+) throws(SockError) -> IOResult<(count: Int, from: AnySocketAddress)> {
     var storage = RawSockaddrAny()
     switch try descriptor.receiveFrom(into: buffer, deadline: deadline, address: &storage) {
     case .wouldBlock:

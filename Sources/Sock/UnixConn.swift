@@ -160,7 +160,7 @@ public final class UnixConn: Socket {
     ///   would-block.
     ///
     /// Go: `ReadFrom`. The corresponding C function is `recvfrom`.
-    public func readFrom(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> IOResult<(Int, SockaddrUnix)> {
+    public func readFrom(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> IOResult<(count: Int, from: SockaddrUnix)> {
         var storage = RawSockaddrAny()
         switch try descriptor.receiveFrom(into: buffer, deadline: deadlines.readDeadline, address: &storage) {
         case .wouldBlock:
