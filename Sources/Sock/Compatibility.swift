@@ -6,9 +6,12 @@
 //
 // The concrete types keep their own, exact signatures (a stream read is a
 // `StreamRead`, a datagram read an `IOResult<Int>`); the protocols name what
-// they have in common and the conformances below add nothing but the
-// declaration. The Go reference's `Socket` interface is `Socket`
-// (Socket.swift).
+// they have in common. What is also implemented in common is implemented once,
+// in the extensions below (stream reads, writes, the local address, a
+// listener's plain accept) and in ConnectionDeadlines.swift (the deadline
+// setters): generic over `Self` and `@inlinable` where it is a hot path, so a
+// call on a concrete type is specialised like a method of its own. The Go
+// reference's `Socket` interface is `Socket` (Socket.swift).
 
 // MARK: - Read results
 
@@ -95,6 +98,11 @@ public protocol Conn: Socket {
     /// The peer's address. Go: `RemoteAddr`.
     var remoteAddress: RemoteAddress { get throws(SockError) }
 
+    /// The read and write deadlines, which ``setDeadline(_:)``,
+    /// ``setReadDeadline(_:)`` and ``setWriteDeadline(_:)`` set;
+    /// ``Deadline/none`` (the default) makes operations non-blocking.
+    var deadlines: ConnectionDeadlines { get }
+
     /// Sets the read and write deadlines; ``Deadline/none`` makes operations
     /// non-blocking. Go: `SetDeadline`.
     func setDeadline(_ deadline: Deadline)
@@ -118,6 +126,73 @@ public protocol Conn: Socket {
 /// }
 /// ```
 public protocol StreamConn: Conn where ReadResult == StreamRead {}
+
+// MARK: - Shared implementations
+
+extension Conn {
+    /// Writes up to `buffer.count` bytes, honouring the write deadline, with
+    /// `MSG_NOSIGNAL`. On a stream a completed write may be short; with a
+    /// deadline it waits for room only until something can be written. On a
+    /// message-oriented socket `buffer` is sent as one message: an SCTP
+    /// message, a Unix datagram or seqpacket message, a raw packet to the
+    /// connected peer.
+    ///
+    /// - Returns: The number of bytes written, or would-block when the send
+    ///   buffer is full (or a TCP handshake is still in progress, or an SCTP
+    ///   association is not up yet) and there is no write deadline.
+    /// - Throws: ``SockError/connectionReset`` (the peer is gone; never
+    ///   `SIGPIPE`), ``SockError/notConnected`` (a socket that is not
+    ///   connected, such as a raw connection that was not dialled),
+    ///   ``SockError/messageTooLarge`` (a message larger than the send
+    ///   buffer, or, on SCTP, than the path MTU with fragmentation disabled),
+    ///   ``SockError/timedOut``, ``SockError/closed``.
+    ///
+    /// Go: `Write` (`TCPConn.Write`, `SCTPConn.Write`, `UnixConn.Write`, …).
+    /// The corresponding C function is `send` (with `MSG_NOSIGNAL`).
+    @inlinable
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
+        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
+    }
+
+    /// The local address, asked of the kernel: for an IP connection the
+    /// bound address and port (for a multi-homed SCTP endpoint, the primary
+    /// one); for a Unix one the bound path or name, the autobound abstract
+    /// name, or the unnamed address. Go: `LocalAddr` (`SCTPConn.LocalAddr`,
+    /// …).
+    ///
+    /// The corresponding C function is `getsockname`.
+    public var localAddress: Address {
+        get throws(SockError) { try descriptor.socketName(as: Address.self) }
+    }
+}
+
+extension StreamConn {
+    /// Reads up to `buffer.count` bytes, honouring the read deadline. On a
+    /// message-oriented socket a read returns (part of) one message: an SCTP
+    /// message longer than `buffer` is delivered over several reads; on Unix
+    /// datagram and seqpacket sockets each read is one message.
+    ///
+    /// - Returns: ``StreamRead/bytes(_:)``; ``StreamRead/endOfStream`` once
+    ///   the peer has shut down or closed (an SCTP peer: shut the association
+    ///   down), never on a datagram socket, where `.bytes(0)` is an empty
+    ///   datagram; ``StreamRead/wouldBlock`` when no data is ready and there
+    ///   is no read deadline. An empty buffer gives `.bytes(0)` without a
+    ///   system call.
+    /// - Throws: ``SockError/connectionReset`` (the peer reset, for example
+    ///   closing with `SO_LINGER` 0; an SCTP peer aborted),
+    ///   ``SockError/timedOut`` (the read deadline passed),
+    ///   ``SockError/connectionRefused`` (a non-blocking dial failed),
+    ///   ``SockError/closed``.
+    ///
+    /// Go: `Read` (`TCPConn.Read`, `SCTPConn.Read`, `UnixConn.Read`), which
+    /// reports `io.EOF` and `iox.ErrWouldBlock`. The corresponding C function
+    /// is `recv`.
+    @inlinable
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> StreamRead {
+        try descriptor.readStream(
+            into: buffer, deadline: deadlines.readDeadline, zeroIsEndOfStream: underlyingProtocol != .datagram)
+    }
+}
 
 // MARK: - Listener
 
@@ -145,6 +220,10 @@ public protocol Listener: Socket {
     /// The address the listener is bound to. Go: `Addr`.
     var address: Address { get }
 
+    /// The deadlines; the read deadline governs ``accept()`` and
+    /// ``acceptSocket()``.
+    var deadlines: ConnectionDeadlines { get }
+
     /// Accepts a pending connection, honouring the deadline: without one,
     /// would-block when none is pending. Go: `Accept`.
     func accept() throws(SockError) -> IOResult<Connection>
@@ -156,6 +235,38 @@ public protocol Listener: Socket {
     /// Sets the deadline of ``accept()`` and ``acceptSocket()``. Go:
     /// `SetDeadline`.
     func setDeadline(_ deadline: Deadline)
+}
+
+extension Listener {
+    /// Accepts a pending connection (an SCTP association) as a plain
+    /// ``NetSocket`` of the listener's family and socket type (no deadlines,
+    /// no peer address decoded), for callers that manage it themselves.
+    /// Honours the deadline like ``accept()``. Go: `AcceptSocket`
+    /// (`SCTPListener.AcceptSocket`, …).
+    ///
+    /// The corresponding C function is `accept4`.
+    public func acceptSocket() throws(SockError) -> IOResult<NetSocket> {
+        switch try descriptor.accept(deadline: deadlines.readDeadline) {
+        case .wouldBlock:
+            return .wouldBlock
+        case .completed(let accepted):
+            return .completed(NetSocket(descriptor: accepted, networkType: networkType, underlyingProtocol: underlyingProtocol))
+        }
+    }
+
+    /// Accepts a pending connection, honouring the deadline, and makes the
+    /// ``Connection`` from the accepted descriptor and the peer's address
+    /// with `connection`: the body of every ``accept()``.
+    internal func acceptConnection<Peer: SocketAddress>(
+        _ connection: (Descriptor, Peer) -> Connection
+    ) throws(SockError) -> IOResult<Connection> {
+        switch try descriptor.acceptConnection(deadline: deadlines.readDeadline, as: Peer.self) {
+        case .wouldBlock:
+            return .wouldBlock
+        case .completed(let (accepted, peer)):
+            return .completed(connection(accepted, peer))
+        }
+    }
 }
 
 // MARK: - PacketConn
@@ -204,11 +315,27 @@ public protocol PacketConn: Socket {
 
 // MARK: - Conformances
 
-extension TCPConn: StreamConn {}
-extension UnixConn: StreamConn, PacketConn {}
-extension SCTPConn: StreamConn {}
+extension TCPConn: StreamConn {
+    /// The type of ``localAddress``.
+    public typealias Address = AnySocketAddress
+}
+
+extension UnixConn: StreamConn, PacketConn {
+    /// The type of ``localAddress`` and of the datagram peers.
+    public typealias Address = SockaddrUnix
+}
+
+extension SCTPConn: StreamConn {
+    /// The type of ``localAddress``.
+    public typealias Address = AnySocketAddress
+}
+
 extension UDPConn: Conn, PacketConn {}
-extension RawConn: Conn, PacketConn {}
+
+extension RawConn: Conn, PacketConn {
+    /// The type of ``localAddress`` and of the packet peers.
+    public typealias Address = AnySocketAddress
+}
 
 extension TCPListener: Listener {}
 extension UnixListener: Listener {}

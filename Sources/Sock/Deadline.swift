@@ -56,6 +56,17 @@ public struct Deadline: Hashable, Sendable, CustomStringConvertible {
         after(nanoseconds: duration.saturatingNanoseconds)
     }
 
+    /// The deadline of an operation given a timeout, as the dialers and
+    /// `connect(to:timeout:)` take it: ``after(_:)`` for a positive
+    /// duration, ``none`` (non-blocking) for `nil`, zero or a negative one.
+    internal init(timeout: Duration?) {
+        if let timeout, timeout > .zero {
+            self = .after(timeout)
+        } else {
+            self = .none
+        }
+    }
+
     /// Whether this is ``none`` (non-blocking).
     @inlinable
     public var isNone: Bool { nanoseconds == 0 }

@@ -222,13 +222,7 @@ public final class Descriptor: Sendable, CustomStringConvertible {
     /// descriptors; clear it only for descriptors you hand to blocking code.
     /// The corresponding C function is `fcntl` (`F_SETFL`).
     public func setNonBlocking(_ enabled: Bool = true) throws(SockError) {
-        try withFileDescriptor { fd throws(SockError) in
-            let flags = try Syscall.fcntl(fd, SockBindings.F_GETFL).mapped()
-            let updated = enabled ? flags | SockBindings.O_NONBLOCK : flags & ~SockBindings.O_NONBLOCK
-            if updated != flags {
-                _ = try Syscall.fcntl(fd, SockBindings.F_SETFL, updated).mapped()
-            }
-        }
+        try updateFlag(SockBindings.O_NONBLOCK, enabled, get: SockBindings.F_GETFL, set: SockBindings.F_SETFL)
     }
 
     /// Whether `FD_CLOEXEC` is set. The corresponding C function is `fcntl`
@@ -244,11 +238,17 @@ public final class Descriptor: Sendable, CustomStringConvertible {
     /// Sets or clears `FD_CLOEXEC`. The corresponding C function is `fcntl`
     /// (`F_SETFD`).
     public func setCloseOnExec(_ enabled: Bool = true) throws(SockError) {
+        try updateFlag(SockBindings.FD_CLOEXEC, enabled, get: SockBindings.F_GETFD, set: SockBindings.F_SETFD)
+    }
+
+    /// Sets or clears `flag` in the flags `fcntl` reads with `get` and
+    /// writes with `set`, writing only when they change.
+    private func updateFlag(_ flag: CInt, _ enabled: Bool, get: CInt, set: CInt) throws(SockError) {
         try withFileDescriptor { fd throws(SockError) in
-            let flags = try Syscall.fcntl(fd, SockBindings.F_GETFD).mapped()
-            let updated = enabled ? flags | SockBindings.FD_CLOEXEC : flags & ~SockBindings.FD_CLOEXEC
+            let flags = try Syscall.fcntl(fd, get).mapped()
+            let updated = enabled ? flags | flag : flags & ~flag
             if updated != flags {
-                _ = try Syscall.fcntl(fd, SockBindings.F_SETFD, updated).mapped()
+                _ = try Syscall.fcntl(fd, set, updated).mapped()
             }
         }
     }

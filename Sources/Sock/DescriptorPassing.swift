@@ -282,9 +282,7 @@ extension Descriptor {
     /// Throws ``SockError/invalidParameter`` on a stream socket, where a
     /// zero-byte `sendmsg` with descriptors "succeeds" and delivers nothing.
     private func refuseEmptyStreamMessage() throws(SockError) {
-        let type = try withFileDescriptor { fd throws(SockError) -> CInt in
-            try mappingErrno { () throws(SockErrno) -> CInt in try SockBindings.getSocketType(fd) }
-        }
+        let type = try socketOption { fd throws(SockErrno) in try SockBindings.getSocketType(fd) }
         if type == SockBindings.SOCK_STREAM {
             throw .invalidParameter
         }

@@ -20,21 +20,6 @@
 import SockBindings
 
 extension Descriptor {
-    /// Runs a generated option accessor with the descriptor number kept
-    /// valid, mapping its `SockErrno` to ``SockError``.
-    @inline(__always)
-    internal func multicastOption<Value>(_ body: (CInt) throws(SockErrno) -> Value) throws(SockError) -> Value {
-        try withFileDescriptor { fd throws(SockError) -> Value in
-            try mappingErrno { () throws(SockErrno) -> Value in try body(fd) }
-        }
-    }
-
-    /// An interface index as the `int` the kernel's IPv4 structures hold.
-    private static func ipv4InterfaceIndex(_ index: UInt32) throws(SockError) -> Int32 {
-        guard let value = Int32(exactly: index) else { throw .invalidParameter }
-        return value
-    }
-
     // MARK: IPv4 membership
 
     /// Joins the IPv4 multicast `group` on the interface that has the local
@@ -51,7 +36,7 @@ extension Descriptor {
         var request = IPMreq()
         request.imr_multiaddr = group.inAddr
         request.imr_interface = interface.inAddr
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setAddMembership(fd, request) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setAddMembership(fd, request) }
     }
 
     /// Joins the IPv4 multicast `group` on the interface with index
@@ -63,8 +48,8 @@ extension Descriptor {
     public func joinMulticastGroup(_ group: IPv4Address, interfaceIndex: UInt32) throws(SockError) {
         var request = IPMreqn()
         request.imr_multiaddr = group.inAddr
-        request.imr_ifindex = try Self.ipv4InterfaceIndex(interfaceIndex)
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setAddMembershipByIndex(fd, request) }
+        request.imr_ifindex = try optionInteger(interfaceIndex)
+        try socketOption { fd throws(SockErrno) in try SockBindings.setAddMembershipByIndex(fd, request) }
     }
 
     /// Leaves an IPv4 multicast group joined with
@@ -78,7 +63,7 @@ extension Descriptor {
         var request = IPMreq()
         request.imr_multiaddr = group.inAddr
         request.imr_interface = interface.inAddr
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setDropMembership(fd, request) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setDropMembership(fd, request) }
     }
 
     /// Leaves an IPv4 multicast group joined with
@@ -89,8 +74,8 @@ extension Descriptor {
     public func leaveMulticastGroup(_ group: IPv4Address, interfaceIndex: UInt32) throws(SockError) {
         var request = IPMreqn()
         request.imr_multiaddr = group.inAddr
-        request.imr_ifindex = try Self.ipv4InterfaceIndex(interfaceIndex)
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setDropMembershipByIndex(fd, request) }
+        request.imr_ifindex = try optionInteger(interfaceIndex)
+        try socketOption { fd throws(SockErrno) in try SockBindings.setDropMembershipByIndex(fd, request) }
     }
 
     // MARK: IPv6 membership
@@ -104,7 +89,7 @@ extension Descriptor {
         var request = IPv6Mreq()
         request.ipv6mr_multiaddr = group.in6Addr
         request.ipv6mr_interface = interfaceIndex
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setAddMembership6(fd, request) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setAddMembership6(fd, request) }
     }
 
     /// Leaves an IPv6 multicast group. Go: `LeaveMulticast6`.
@@ -114,7 +99,7 @@ extension Descriptor {
         var request = IPv6Mreq()
         request.ipv6mr_multiaddr = group.in6Addr
         request.ipv6mr_interface = interfaceIndex
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setDropMembership6(fd, request) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setDropMembership6(fd, request) }
     }
 
     // MARK: IPv4 sending options
@@ -124,7 +109,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `getsockopt` (`IP_MULTICAST_TTL`).
     public var multicastTTL: Int {
-        get throws(SockError) { Int(try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticastTTL(fd) }) }
+        get throws(SockError) { Int(try socketOption { fd throws(SockErrno) in try SockBindings.getMulticastTTL(fd) }) }
     }
 
     /// Sets the time-to-live of outgoing IPv4 multicast datagrams (0...255).
@@ -135,7 +120,7 @@ extension Descriptor {
     /// The corresponding C function is `setsockopt` (`IP_MULTICAST_TTL`).
     public func setMulticastTTL(_ ttl: Int) throws(SockError) {
         guard (0 ... 255).contains(ttl) else { throw .invalidParameter }
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticastTTL(fd, CInt(ttl)) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticastTTL(fd, CInt(ttl)) }
     }
 
     /// Whether outgoing IPv4 multicast datagrams are looped back to local
@@ -143,7 +128,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `getsockopt` (`IP_MULTICAST_LOOP`).
     public var multicastLoop: Bool {
-        get throws(SockError) { try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticastLoop(fd) } }
+        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getMulticastLoop(fd) } }
     }
 
     /// Sets whether outgoing IPv4 multicast datagrams are looped back to
@@ -151,7 +136,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `setsockopt` (`IP_MULTICAST_LOOP`).
     public func setMulticastLoop(_ enabled: Bool) throws(SockError) {
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticastLoop(fd, enabled) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticastLoop(fd, enabled) }
     }
 
     /// The local address of the interface for outgoing IPv4 multicast
@@ -162,7 +147,7 @@ extension Descriptor {
     public var multicastInterface: IPv4Address {
         get throws(SockError) {
             var address = InAddr()
-            _ = try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticastInterface(fd, into: &address) }
+            _ = try socketOption { fd throws(SockErrno) in try SockBindings.getMulticastInterface(fd, into: &address) }
             return IPv4Address(address)
         }
     }
@@ -172,7 +157,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `setsockopt` (`IP_MULTICAST_IF`).
     public func setMulticastInterface(_ interface: IPv4Address) throws(SockError) {
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticastInterface(fd, interface.inAddr) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticastInterface(fd, interface.inAddr) }
     }
 
     /// Sends IPv4 multicast datagrams from the interface with index `index`
@@ -182,8 +167,8 @@ extension Descriptor {
     /// an `ip_mreqn`).
     public func setMulticastInterface(index: UInt32) throws(SockError) {
         var request = IPMreqn()
-        request.imr_ifindex = try Self.ipv4InterfaceIndex(index)
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticastInterfaceByIndex(fd, request) }
+        request.imr_ifindex = try optionInteger(index)
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticastInterfaceByIndex(fd, request) }
     }
 
     /// Whether the socket receives IPv4 multicast datagrams of every group
@@ -192,7 +177,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `getsockopt` (`IP_MULTICAST_ALL`).
     public var multicastAll: Bool {
-        get throws(SockError) { try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticastAll(fd) } }
+        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getMulticastAll(fd) } }
     }
 
     /// Sets `IP_MULTICAST_ALL`; turn it off so a socket bound to a wildcard
@@ -200,7 +185,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `setsockopt` (`IP_MULTICAST_ALL`).
     public func setMulticastAll(_ enabled: Bool) throws(SockError) {
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticastAll(fd, enabled) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticastAll(fd, enabled) }
     }
 
     // MARK: IPv6 sending options
@@ -210,7 +195,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `getsockopt` (`IPV6_MULTICAST_HOPS`).
     public var ipv6MulticastHops: Int {
-        get throws(SockError) { Int(try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticast6Hops(fd) }) }
+        get throws(SockError) { Int(try socketOption { fd throws(SockErrno) in try SockBindings.getMulticast6Hops(fd) }) }
     }
 
     /// Sets the hop limit of outgoing IPv6 multicast datagrams (0...255, or
@@ -221,7 +206,7 @@ extension Descriptor {
     /// The corresponding C function is `setsockopt` (`IPV6_MULTICAST_HOPS`).
     public func setIPv6MulticastHops(_ hops: Int) throws(SockError) {
         guard (-1 ... 255).contains(hops) else { throw .invalidParameter }
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticast6Hops(fd, CInt(hops)) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticast6Hops(fd, CInt(hops)) }
     }
 
     /// Whether outgoing IPv6 multicast datagrams are looped back to local
@@ -229,7 +214,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `getsockopt` (`IPV6_MULTICAST_LOOP`).
     public var ipv6MulticastLoop: Bool {
-        get throws(SockError) { try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticast6Loop(fd) } }
+        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getMulticast6Loop(fd) } }
     }
 
     /// Sets whether outgoing IPv6 multicast datagrams are looped back to
@@ -237,7 +222,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `setsockopt` (`IPV6_MULTICAST_LOOP`).
     public func setIPv6MulticastLoop(_ enabled: Bool) throws(SockError) {
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticast6Loop(fd, enabled) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticast6Loop(fd, enabled) }
     }
 
     /// The index of the interface for outgoing IPv6 multicast datagrams (0:
@@ -246,7 +231,7 @@ extension Descriptor {
     /// The corresponding C function is `getsockopt` (`IPV6_MULTICAST_IF`).
     public var ipv6MulticastInterface: UInt32 {
         get throws(SockError) {
-            UInt32(bitPattern: try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticast6Interface(fd) })
+            UInt32(bitPattern: try socketOption { fd throws(SockErrno) in try SockBindings.getMulticast6Interface(fd) })
         }
     }
 
@@ -255,7 +240,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `setsockopt` (`IPV6_MULTICAST_IF`).
     public func setIPv6MulticastInterface(index: UInt32) throws(SockError) {
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticast6Interface(fd, CInt(bitPattern: index)) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticast6Interface(fd, CInt(bitPattern: index)) }
     }
 
     /// Whether the socket receives IPv6 multicast datagrams of every group
@@ -263,7 +248,7 @@ extension Descriptor {
     ///
     /// The corresponding C function is `getsockopt` (`IPV6_MULTICAST_ALL`).
     public var ipv6MulticastAll: Bool {
-        get throws(SockError) { try multicastOption { fd throws(SockErrno) in try SockBindings.getMulticast6All(fd) } }
+        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getMulticast6All(fd) } }
     }
 
     /// Sets `IPV6_MULTICAST_ALL`; off: only the groups this socket joined.
@@ -271,6 +256,6 @@ extension Descriptor {
     ///
     /// The corresponding C function is `setsockopt` (`IPV6_MULTICAST_ALL`).
     public func setIPv6MulticastAll(_ enabled: Bool) throws(SockError) {
-        try multicastOption { fd throws(SockErrno) in try SockBindings.setMulticast6All(fd, enabled) }
+        try socketOption { fd throws(SockErrno) in try SockBindings.setMulticast6All(fd, enabled) }
     }
 }

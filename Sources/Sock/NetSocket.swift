@@ -64,10 +64,8 @@ public final class NetSocket: Socket {
     ///
     /// The corresponding C function is `getsockopt`.
     public init(adopting descriptor: Descriptor) throws(SockError) {
-        let (domain, type) = try descriptor.withFileDescriptor { fd throws(SockError) in
-            try mappingErrno { () throws(SockErrno) in
-                (try SockBindings.getSocketDomain(fd), try SockBindings.getSocketType(fd))
-            }
+        let (domain, type) = try descriptor.socketOption { fd throws(SockErrno) in
+            (try SockBindings.getSocketDomain(fd), try SockBindings.getSocketType(fd))
         }
         self.descriptor = descriptor
         self.networkType = NetworkType(family: domain)

@@ -187,8 +187,9 @@ public final class RawConn: Socket {
     /// The family and protocol.
     public let network: RawNetwork
 
-    /// The read and write deadlines.
-    private let deadlines = ConnectionDeadlines()
+    /// The read and write deadlines; ``Deadline/none`` (the default) makes
+    /// operations non-blocking.
+    public let deadlines = ConnectionDeadlines()
 
     /// The peer given to `dial`: Linux answers `getpeername` on a raw socket
     /// with `ENOTCONN` even when it is connected.
@@ -215,7 +216,7 @@ public final class RawConn: Socket {
     /// The corresponding C functions are `socket` and `connect`.
     public static func dial(network: String, to remote: some SocketAddress) throws(SockError) -> RawConn {
         let socket = try RawSocket(network: network)
-        return try closingOnError(socket) { () throws(SockError) -> RawConn in try socket.connect(to: remote) }
+        return try socket.descriptor.closingOnError { () throws(SockError) -> RawConn in try socket.connect(to: remote) }
     }
 
     /// Opens a raw socket for `network` bound to `local` and connected to
@@ -226,7 +227,7 @@ public final class RawConn: Socket {
         network: String, to remote: some SocketAddress, from local: some SocketAddress
     ) throws(SockError) -> RawConn {
         let socket = try RawSocket(network: network)
-        return try closingOnError(socket) { () throws(SockError) -> RawConn in
+        return try socket.descriptor.closingOnError { () throws(SockError) -> RawConn in
             try socket.bind(to: local)
             return try socket.connect(to: remote)
         }
@@ -247,7 +248,7 @@ public final class RawConn: Socket {
     /// The corresponding C functions are `socket` and `bind`.
     public static func listen(network: String, on local: some SocketAddress) throws(SockError) -> RawConn {
         let socket = try RawSocket(network: network)
-        return try closingOnError(socket) { () throws(SockError) -> RawConn in
+        return try socket.descriptor.closingOnError { () throws(SockError) -> RawConn in
             try socket.bind(to: local)
             return RawConn(descriptor: socket.descriptor, network: socket.network)
         }
@@ -258,16 +259,6 @@ public final class RawConn: Socket {
     /// The corresponding C function is `recv`.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> IOResult<Int> {
         try descriptor.read(into: buffer, deadline: deadlines.readDeadline)
-    }
-
-    /// Writes one packet to the connected peer, waiting until the write
-    /// deadline.
-    ///
-    /// - Throws: ``SockError/notConnected`` when not dialled.
-    ///
-    /// The corresponding C function is `send`.
-    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
-        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
     }
 
     /// Reads one packet and its sender's address, waiting until the read
@@ -283,28 +274,6 @@ public final class RawConn: Socket {
     /// The corresponding C function is `sendto`.
     public func writeTo(_ buffer: UnsafeRawBufferPointer, address: some SocketAddress) throws(SockError) -> IOResult<Int> {
         try descriptor.sendTo(buffer, address: address, deadline: deadlines.writeDeadline)
-    }
-
-    /// Sets both deadlines. Go: `SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
-    }
-
-    /// Sets the read deadline. Go: `SetReadDeadline`.
-    public func setReadDeadline(_ deadline: Deadline) {
-        deadlines.setReadDeadline(deadline)
-    }
-
-    /// Sets the write deadline. Go: `SetWriteDeadline`.
-    public func setWriteDeadline(_ deadline: Deadline) {
-        deadlines.setWriteDeadline(deadline)
-    }
-
-    /// The local address (Go: `LocalAddr`).
-    ///
-    /// The corresponding C function is `getsockname`.
-    public var localAddress: AnySocketAddress {
-        get throws(SockError) { try descriptor.socketName(as: AnySocketAddress.self) }
     }
 
     /// The peer's address, as given to `dial` (Go: `RemoteAddr`). Linux
@@ -332,17 +301,5 @@ private func rawReadFrom(
         return .wouldBlock
     case .completed(let (count, length)):
         return .completed((count, try AnySocketAddress(decoding: storage, length: length)))
-    }
-}
-
-/// Runs `body`; closes `socket` if it throws.
-private func closingOnError<Result>(
-    _ socket: RawSocket, _ body: () throws(SockError) -> Result
-) throws(SockError) -> Result {
-    do {
-        return try body()
-    } catch {
-        _ = try? socket.close()
-        throw error
     }
 }

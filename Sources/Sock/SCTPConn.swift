@@ -1,6 +1,8 @@
 // SCTPConn: an SCTP association (one-to-one style) with adaptive reads and
 // writes governed by its own deadlines, and the Swift forms of
-// DialSCTP/DialSCTP4/DialSCTP6. Mirrors TCPConn.
+// DialSCTP/DialSCTP4/DialSCTP6. Mirrors TCPConn; its read, write, deadline
+// setters and local address are the shared implementations of
+// `StreamConn`/`Conn` (Compatibility.swift, ConnectionDeadlines.swift).
 import SockBindings
 
 /// An SCTP association, from ``dial(to:from:)-(SockaddrInet4,_)``, an
@@ -50,6 +52,7 @@ public final class SCTPConn: SCTPSocketOptions {
 
     /// ``UnderlyingProtocol/stream`` (one-to-one) or
     /// ``UnderlyingProtocol/seqPacket`` (one-to-many) (Go: `Protocol()`).
+    @inlinable
     public var underlyingProtocol: UnderlyingProtocol { style.underlyingProtocol }
 
     internal init(descriptor: Descriptor, networkType: NetworkType, style: SCTPSocketStyle, remoteAddress: AnySocketAddress) {
@@ -109,70 +112,5 @@ public final class SCTPConn: SCTPSocketOptions {
     /// (`SO_ERROR`).
     public func finishConnect() throws(SockError) -> IOResult<Void> {
         try descriptor.finishConnect()
-    }
-
-    // MARK: I/O
-
-    /// Reads (part of) one message into `buffer`, honouring the read
-    /// deadline. A message longer than `buffer` is delivered over several
-    /// reads.
-    ///
-    /// - Returns: ``StreamRead/bytes(_:)``; ``StreamRead/endOfStream`` once
-    ///   the peer has shut the association down; ``StreamRead/wouldBlock``
-    ///   when no data is ready and there is no read deadline. An empty buffer
-    ///   gives `.bytes(0)` without a system call.
-    /// - Throws: ``SockError/connectionReset`` (the peer aborted),
-    ///   ``SockError/timedOut``, ``SockError/connectionRefused`` (a
-    ///   non-blocking dial failed), ``SockError/closed``.
-    ///
-    /// Go: `SCTPConn.Read` (which reports `io.EOF` and `iox.ErrWouldBlock`).
-    /// The corresponding C function is `recv`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> StreamRead {
-        try descriptor.readStream(into: buffer, deadline: deadlines.readDeadline)
-    }
-
-    /// Sends `buffer` as one message, honouring the write deadline.
-    ///
-    /// - Returns: The number of bytes written, or would-block when the send
-    ///   buffer is full (or the association is not up yet) and there is no
-    ///   write deadline.
-    /// - Throws: ``SockError/connectionReset`` (the peer is gone; never
-    ///   `SIGPIPE`), ``SockError/messageTooLarge`` (larger than the send
-    ///   buffer, or than the path MTU with fragmentation disabled),
-    ///   ``SockError/timedOut``, ``SockError/closed``.
-    ///
-    /// Go: `SCTPConn.Write`. The corresponding C function is `send` (with
-    /// `MSG_NOSIGNAL`).
-    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
-        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
-    }
-
-    // MARK: Deadlines
-
-    /// Sets the read and write deadlines; ``Deadline/none`` makes operations
-    /// non-blocking again. Affects operations that start afterwards. Go:
-    /// `SCTPConn.SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
-    }
-
-    /// Sets the read deadline. Go: `SCTPConn.SetReadDeadline`.
-    public func setReadDeadline(_ deadline: Deadline) {
-        deadlines.setReadDeadline(deadline)
-    }
-
-    /// Sets the write deadline. Go: `SCTPConn.SetWriteDeadline`.
-    public func setWriteDeadline(_ deadline: Deadline) {
-        deadlines.setWriteDeadline(deadline)
-    }
-
-    // MARK: Addresses
-
-    /// The local address (Go: `SCTPConn.LocalAddr`); for a multi-homed
-    /// endpoint, the primary one.
-    ///
-    /// The corresponding C function is `getsockname`.
-    public var localAddress: AnySocketAddress {
-        get throws(SockError) { try descriptor.socketName(as: AnySocketAddress.self) }
     }
 }

@@ -1,5 +1,5 @@
 // SCTPDialer: dialling SCTP with an optional timeout (the reference's
-// SCTPDialer). Mirrors TCPDialer.
+// SCTPDialer). Mirrors TCPDialer; both dial through Dialing.swift.
 import SockBindings
 
 /// Dials SCTP associations (one-to-one style), non-blocking or with a
@@ -55,7 +55,7 @@ public struct SCTPDialer: Hashable, Sendable {
     /// The corresponding C functions are `socket`, `bind`, `connect`, `poll`
     /// and `getsockopt` (`SO_ERROR`).
     public func dial(to remote: SockaddrInet4, from local: SockaddrInet4? = nil) throws(SockError) -> SCTPConn {
-        try dial(family: SockBindings.AF_INET, to: remote, from: local)
+        try SCTPSocket.dial(to: remote, from: local, timeout: timeout)
     }
 
     /// Dials an IPv6 address. Go: `SCTPDialer.Dial6`.
@@ -63,7 +63,7 @@ public struct SCTPDialer: Hashable, Sendable {
     /// The corresponding C functions are `socket`, `bind`, `connect`, `poll`
     /// and `getsockopt` (`SO_ERROR`).
     public func dial(to remote: SockaddrInet6, from local: SockaddrInet6? = nil) throws(SockError) -> SCTPConn {
-        try dial(family: SockBindings.AF_INET6, to: remote, from: local)
+        try SCTPSocket.dial(to: remote, from: local, timeout: timeout)
     }
 
     /// Dials an IPv4 or IPv6 address, the family following `remote`. Go:
@@ -77,27 +77,6 @@ public struct SCTPDialer: Hashable, Sendable {
     /// The corresponding C functions are `socket`, `bind`, `connect`, `poll`
     /// and `getsockopt` (`SO_ERROR`).
     public func dial(to remote: AnySocketAddress, from local: AnySocketAddress? = nil) throws(SockError) -> SCTPConn {
-        switch (remote, local) {
-        case (.inet4(let remote), nil): try dial(to: remote, from: nil)
-        case (.inet4(let remote), .inet4(let local)?): try dial(to: remote, from: local)
-        case (.inet6(let remote), nil): try dial(to: remote, from: nil)
-        case (.inet6(let remote), .inet6(let local)?): try dial(to: remote, from: local)
-        default: throw .addressFamilyNotSupported
-        }
-    }
-
-    private func dial<Address: SocketAddress>(
-        family: CInt, to remote: Address, from local: Address?
-    ) throws(SockError) -> SCTPConn {
-        let socket = try SCTPSocket(family: family, style: .oneToOne)
-        if let local {
-            do {
-                try socket.bind(to: local)
-            } catch {
-                _ = try? socket.close()
-                throw error
-            }
-        }
-        return try socket.connect(to: remote, timeout: timeout)
+        try SCTPSocket.dial(to: remote, from: local, timeout: timeout)
     }
 }

@@ -100,12 +100,9 @@ public final class SCTPListener: SCTPSocketOptions {
         family: CInt, on local: Address, backlog: Int
     ) throws(SockError) -> SCTPListener {
         let socket = try SCTPSocket(family: family, style: .oneToOne)
-        do {
+        return try socket.descriptor.closingOnError { () throws(SockError) -> SCTPListener in
             try socket.bind(to: local)
             return try socket.listen(backlog: backlog)
-        } catch {
-            _ = try? socket.close()
-            throw error
         }
     }
 
@@ -119,32 +116,8 @@ public final class SCTPListener: SCTPSocketOptions {
     ///
     /// The corresponding C function is `accept4`.
     public func accept() throws(SockError) -> IOResult<SCTPConn> {
-        switch try descriptor.acceptConnection(deadline: deadlines.readDeadline, as: AnySocketAddress.self) {
-        case .wouldBlock:
-            return .wouldBlock
-        case .completed(let (accepted, peer)):
-            return .completed(SCTPConn(descriptor: accepted, networkType: networkType, style: style, remoteAddress: peer))
+        try acceptConnection { (accepted: Descriptor, peer: AnySocketAddress) in
+            SCTPConn(descriptor: accepted, networkType: networkType, style: style, remoteAddress: peer)
         }
-    }
-
-    /// Accepts a pending association as a plain ``NetSocket`` (no deadlines,
-    /// no peer address decoded). Honours the deadline like ``accept()``. Go:
-    /// `SCTPListener.AcceptSocket`.
-    ///
-    /// The corresponding C function is `accept4`.
-    public func acceptSocket() throws(SockError) -> IOResult<NetSocket> {
-        switch try descriptor.accept(deadline: deadlines.readDeadline) {
-        case .wouldBlock:
-            return .wouldBlock
-        case .completed(let accepted):
-            return .completed(NetSocket(descriptor: accepted, networkType: networkType, underlyingProtocol: underlyingProtocol))
-        }
-    }
-
-    /// Sets the deadline of ``accept()`` and ``acceptSocket()``;
-    /// ``Deadline/none`` makes them non-blocking again. Go:
-    /// `SCTPListener.SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
     }
 }

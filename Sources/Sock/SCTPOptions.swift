@@ -110,7 +110,7 @@ extension SCTPSocketOptions {
     ///
     /// The corresponding C function is `setsockopt`.
     public func setFragmentInterleave(_ level: Int) throws(SockError) {
-        guard let value = CInt(exactly: level) else { throw .invalidParameter }
+        let value = try optionInteger(level, as: CInt.self)
         try socketOption { fd throws(SockErrno) in try SockBindings.setSCTPFragmentInterleave(fd, value) }
     }
 
@@ -170,7 +170,7 @@ extension SCTPSocketOptions {
     ///
     /// The corresponding C function is `setsockopt`.
     public func setMaxBurst(_ burst: Int) throws(SockError) {
-        let value = Self.futureAssociation(try Self.unsignedValue(burst))
+        let value = Self.futureAssociation(try optionInteger(burst))
         try socketOption { fd throws(SockErrno) in try SockBindings.setSCTPMaxBurst(fd, value) }
     }
 
@@ -191,7 +191,7 @@ extension SCTPSocketOptions {
     ///
     /// The corresponding C function is `setsockopt`.
     public func setMaxSegmentSize(_ bytes: Int) throws(SockError) {
-        let value = Self.futureAssociation(try Self.unsignedValue(bytes))
+        let value = Self.futureAssociation(try optionInteger(bytes))
         try socketOption { fd throws(SockErrno) in try SockBindings.setSCTPMaxseg(fd, value) }
     }
 
@@ -216,7 +216,7 @@ extension SCTPSocketOptions {
     ///
     /// The corresponding C function is `setsockopt`.
     public func setPartialDeliveryPoint(_ bytes: Int) throws(SockError) {
-        let value = try Self.unsignedValue(bytes)
+        let value = try optionInteger(bytes, as: UInt32.self)
         try socketOption { fd throws(SockErrno) in try SockBindings.setSCTPPartialDeliveryPoint(fd, value) }
     }
 
@@ -241,13 +241,5 @@ extension SCTPSocketOptions {
         var value = Self.futureAssociation(0)
         _ = try socketOption { fd throws(SockErrno) in try read(fd, &value) }
         return value.assoc_value
-    }
-
-    /// A count for an unsigned 32-bit option, or
-    /// ``SockError/invalidParameter``.
-    @inline(__always)
-    internal static func unsignedValue(_ value: Int) throws(SockError) -> UInt32 {
-        guard let converted = UInt32(exactly: value) else { throw .invalidParameter }
-        return converted
     }
 }

@@ -94,12 +94,9 @@ public final class SCTPSocket: SCTPSocketOptions {
         descriptor = try Descriptor.sctpSocket(family: family, style: style)
         networkType = NetworkType(family: family)
         self.style = style
-        do {
+        try descriptor.closingOnError { () throws(SockError) in
             try setReuseAddress(true)
             try setReusePort(true)
-        } catch {
-            _ = try? descriptor.close()
-            throw error
         }
     }
 
@@ -164,18 +161,9 @@ public final class SCTPSocket: SCTPSocketOptions {
     ///
     /// The corresponding C function is `connect`.
     public func connect<Address: SocketAddress>(to remote: Address, timeout: Duration? = nil) throws(SockError) -> SCTPConn {
-        let deadline: Deadline
-        if let timeout, timeout > .zero {
-            deadline = .after(timeout)
-        } else {
-            deadline = .none
-        }
-        do {
+        try descriptor.closingOnError { () throws(SockError) in
             // Without a deadline, would-block means "in progress": fine.
-            _ = try descriptor.connectSocket(to: remote, deadline: deadline)
-        } catch {
-            _ = try? descriptor.close()
-            throw error
+            _ = try descriptor.connectSocket(to: remote, deadline: Deadline(timeout: timeout))
         }
         return SCTPConn(descriptor: descriptor, networkType: networkType, style: style, remoteAddress: AnySocketAddress(remote))
     }

@@ -83,13 +83,10 @@ public struct SockaddrInet4: SocketAddress, BitwiseCopyable {
     ///   (family, port and address) are valid.
     @inlinable
     public init(decoding buffer: UnsafeRawBufferPointer, length: socklen_t) throws(SockError) {
-        let valid = clampedLength(length, buffer)
-        guard try decodedFamily(buffer, valid: valid) == SockBindings.AF_INET else {
-            throw .addressFamilyNotSupported
-        }
-        guard valid >= MemoryLayout<RawSockaddrInet4>.offset(of: \.sin_zero)! else { throw .invalidParameter }
         _raw = RawSockaddrInet4()
-        copyPrefix(buffer, count: valid, into: &_raw)
+        try decodeFixedSockaddr(
+            buffer, length: length, family: SockBindings.AF_INET,
+            minimumLength: MemoryLayout<RawSockaddrInet4>.offset(of: \.sin_zero)!, into: &_raw)
         _raw.sin_zero = .init(repeating: 0)
     }
 

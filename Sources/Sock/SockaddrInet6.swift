@@ -98,15 +98,10 @@ public struct SockaddrInet6: SocketAddress, BitwiseCopyable {
     ///   bytes (everything up to the scope id) are valid.
     @inlinable
     public init(decoding buffer: UnsafeRawBufferPointer, length: socklen_t) throws(SockError) {
-        let valid = clampedLength(length, buffer)
-        guard try decodedFamily(buffer, valid: valid) == SockBindings.AF_INET6 else {
-            throw .addressFamilyNotSupported
-        }
-        guard valid >= MemoryLayout<RawSockaddrInet6>.offset(of: \.sin6_scope_id)! else {
-            throw .invalidParameter
-        }
         _raw = RawSockaddrInet6()
-        copyPrefix(buffer, count: valid, into: &_raw)
+        try decodeFixedSockaddr(
+            buffer, length: length, family: SockBindings.AF_INET6,
+            minimumLength: MemoryLayout<RawSockaddrInet6>.offset(of: \.sin6_scope_id)!, into: &_raw)
     }
 
     /// The kernel structure (`sockaddr_in6`), port, flow information and

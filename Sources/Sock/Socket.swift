@@ -95,13 +95,11 @@ extension Socket {
         return pending == 0 ? nil : SockError(errno: pending)
     }
 
-    /// Runs a generated option accessor with the descriptor number, keeping
-    /// the descriptor valid meanwhile, and maps its `SockErrno` to
-    /// ``SockError``. Every typed option method goes through here.
+    /// Runs a generated option accessor on the socket's descriptor (see
+    /// `Descriptor.socketOption(_:)`). Every typed option method of a socket
+    /// type goes through here.
     @inline(__always)
     internal func socketOption<Value>(_ body: (CInt) throws(SockErrno) -> Value) throws(SockError) -> Value {
-        try descriptor.withFileDescriptor { fd throws(SockError) in
-            try mappingErrno { () throws(SockErrno) in try body(fd) }
-        }
+        try descriptor.socketOption(body)
     }
 }

@@ -106,6 +106,23 @@ internal func copyPrefix<Raw: BitwiseCopyable>(
     }
 }
 
+/// Decodes a kernel-filled address of a fixed-size layout (`sockaddr_in`,
+/// `sockaddr_in6`) into `raw`, a zeroed structure: clamps `length` to
+/// `buffer.count`, requires the family `family`
+/// (``SockError/addressFamilyNotSupported``) and at least `minimumLength`
+/// valid bytes (``SockError/invalidParameter``), and copies the valid bytes.
+@inlinable
+internal func decodeFixedSockaddr<Raw: BitwiseCopyable>(
+    _ buffer: UnsafeRawBufferPointer, length: socklen_t, family: CInt, minimumLength: Int, into raw: inout Raw
+) throws(SockError) {
+    let valid = clampedLength(length, buffer)
+    guard try decodedFamily(buffer, valid: valid) == family else {
+        throw .addressFamilyNotSupported
+    }
+    guard valid >= minimumLength else { throw .invalidParameter }
+    copyPrefix(buffer, count: valid, into: &raw)
+}
+
 /// Calls `body` with `raw` seen as a `sockaddr`.
 @inlinable
 internal func withRawSockaddr<Raw: BitwiseCopyable, Result: ~Copyable, Failure: Error>(

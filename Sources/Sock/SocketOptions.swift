@@ -1,6 +1,8 @@
 // Socket-level (SOL_SOCKET) options as methods of every `Socket`, delegating
-// to the generated accessors of SockBindings. None allocates. Also the small
-// conversions (counts, Durations) the typed option methods share.
+// to the generated accessors of SockBindings. None allocates. Also what every
+// typed option method shares: running a generated accessor on a descriptor
+// (`Descriptor.socketOption`) and the small conversions (counts, integers,
+// Durations).
 import SockBindings
 
 extension Socket {
@@ -113,6 +115,21 @@ extension Socket {
     }
 }
 
+// MARK: - Running a generated accessor
+
+extension Descriptor {
+    /// Runs a generated option accessor with the descriptor number, keeping
+    /// the descriptor valid meanwhile, and maps its `SockErrno` to
+    /// ``SockError``. Every typed option method goes through here (the
+    /// ``Socket`` ones through ``Socket/socketOption(_:)``).
+    @inline(__always)
+    internal func socketOption<Value>(_ body: (CInt) throws(SockErrno) -> Value) throws(SockError) -> Value {
+        try withFileDescriptor { fd throws(SockError) -> Value in
+            try mappingErrno { () throws(SockErrno) -> Value in try body(fd) }
+        }
+    }
+}
+
 // MARK: - Value conversions shared by the typed option methods
 
 /// A count or size for an `int` option: 0...Int32.max, or
@@ -121,6 +138,17 @@ extension Socket {
 internal func optionCount(_ value: Int) throws(SockError) -> CInt {
     guard value >= 0, value <= Int(CInt.max) else { throw .invalidParameter }
     return CInt(value)
+}
+
+/// `value` as the integer type an option holds (a C `int`, a `uint32_t`,
+/// …), or ``SockError/invalidParameter`` when it does not fit: never
+/// truncated. Range checks beyond the type's are the kernel's.
+@inline(__always)
+internal func optionInteger<Value: FixedWidthInteger>(
+    _ value: some BinaryInteger, as type: Value.Type = Value.self
+) throws(SockError) -> Value {
+    guard let converted = Value(exactly: value) else { throw .invalidParameter }
+    return converted
 }
 
 /// A duration in whole seconds (rounded down, at least `minimum`) for an

@@ -15,6 +15,20 @@ import Glibc
 import SockBindings
 
 extension Descriptor {
+    /// Runs `body`; if it throws, closes this descriptor (ignoring the close's
+    /// own error) and rethrows. How every constructor that creates a socket
+    /// and then binds, connects, listens or sets defaults on it leaves nothing
+    /// open when a step fails.
+    @inline(__always)
+    internal func closingOnError<Result>(_ body: () throws(SockError) -> Result) throws(SockError) -> Result {
+        do {
+            return try body()
+        } catch {
+            _ = try? close()
+            throw error
+        }
+    }
+
     /// Binds to `address`. The corresponding C function is `bind`.
     internal func bindSocket<Address: SocketAddress>(to address: Address) throws(SockError) {
         try withFileDescriptor { fd throws(SockError) in
@@ -103,12 +117,9 @@ extension Descriptor {
         case .wouldBlock:
             return .wouldBlock
         case .completed(let descriptor):
-            do {
-                return .completed((descriptor, try decodeSocketAddress(storage, length: length)))
-            } catch {
-                _ = try? descriptor.close()
-                throw error
-            }
+            return .completed(try descriptor.closingOnError { () throws(SockError) in
+                (descriptor, try decodeSocketAddress(storage, length: length))
+            })
         }
     }
 

@@ -63,7 +63,7 @@ extension Descriptor {
     /// into a ``StreamRead``): an empty buffer is `.bytes(0)` without a system
     /// call; 0 bytes for a non-empty buffer is end of stream when
     /// `zeroIsEndOfStream`, else an empty message.
-    @inline(__always)
+    @inlinable @inline(__always)
     internal func readStream(
         into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline, zeroIsEndOfStream: Bool = true
     ) throws(SockError) -> StreamRead {

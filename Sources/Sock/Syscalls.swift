@@ -187,6 +187,19 @@ private func dispatch<Value>(_ fake: (SyscallTable) -> Value, _ real: () -> Valu
     return fake(box.takeUnretainedValue().table)
 }
 
+// MARK: - Functions looked up in the C library
+
+/// The C library's function `name` as `Function` (a `@convention(c)`
+/// type), or nil when it does not have one: how the GNU extensions the Swift
+/// Glibc module does not import (`accept4`, `ppoll`, `sendmmsg`,
+/// `recvmmsg`) are reached.
+internal func libcFunction<Function>(_ name: String, as type: Function.Type) -> Function? {
+    guard let program = dlopen(nil, Glibc.RTLD_NOW), let symbol = dlsym(program, name) else {
+        return nil
+    }
+    return unsafeBitCast(symbol, to: type)
+}
+
 // MARK: - accept4
 
 /// `accept4` is a GNU extension the Swift Glibc module does not import, so it
@@ -196,12 +209,7 @@ private typealias Accept4Function = @convention(c) (
     CInt, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, CInt
 ) -> CInt
 
-private let accept4Function: Accept4Function? = {
-    guard let program = dlopen(nil, Glibc.RTLD_NOW), let symbol = dlsym(program, "accept4") else {
-        return nil
-    }
-    return unsafeBitCast(symbol, to: Accept4Function.self)
-}()
+private let accept4Function = libcFunction("accept4", as: Accept4Function.self)
 
 private func systemAccept4(
     _ fd: CInt, _ address: UnsafeMutableRawPointer?, _ length: UnsafeMutablePointer<socklen_t>?, _ flags: CInt
@@ -230,12 +238,7 @@ private typealias PpollFunction = @convention(c) (
     UnsafeMutablePointer<pollfd>?, nfds_t, UnsafePointer<timespec>?, UnsafeRawPointer?
 ) -> CInt
 
-private let ppollFunction: PpollFunction? = {
-    guard let program = dlopen(nil, Glibc.RTLD_NOW), let symbol = dlsym(program, "ppoll") else {
-        return nil
-    }
-    return unsafeBitCast(symbol, to: PpollFunction.self)
-}()
+private let ppollFunction = libcFunction("ppoll", as: PpollFunction.self)
 
 private func systemPpoll(
     _ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ timeout: UnsafePointer<timespec>?

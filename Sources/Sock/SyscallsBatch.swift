@@ -25,15 +25,9 @@ private typealias RecvmmsgFunction = @convention(c) (
     CInt, UnsafeMutableRawPointer?, CUnsignedInt, CInt, UnsafeMutablePointer<timespec>?
 ) -> CInt
 
-private let sendmmsgFunction: SendmmsgFunction? = {
-    guard let program = dlopen(nil, Glibc.RTLD_NOW), let symbol = dlsym(program, "sendmmsg") else { return nil }
-    return unsafeBitCast(symbol, to: SendmmsgFunction.self)
-}()
+private let sendmmsgFunction = libcFunction("sendmmsg", as: SendmmsgFunction.self)
 
-private let recvmmsgFunction: RecvmmsgFunction? = {
-    guard let program = dlopen(nil, Glibc.RTLD_NOW), let symbol = dlsym(program, "recvmmsg") else { return nil }
-    return unsafeBitCast(symbol, to: RecvmmsgFunction.self)
-}()
+private let recvmmsgFunction = libcFunction("recvmmsg", as: RecvmmsgFunction.self)
 
 extension Syscall {
     /// Sends up to `count` messages described by the `Mmsghdr` array at

@@ -1,5 +1,7 @@
 // TCPConn: a TCP connection with adaptive reads and writes governed by its
-// own deadlines, and the Swift forms of DialTCP/DialTCP4/DialTCP6.
+// own deadlines, and the Swift forms of DialTCP/DialTCP4/DialTCP6. Its read,
+// write, deadline setters and local address are the shared implementations
+// of `StreamConn`/`Conn` (Compatibility.swift, ConnectionDeadlines.swift).
 import SockBindings
 
 /// A TCP connection, from ``dial(to:from:)``, a ``TCPDialer``, a
@@ -47,6 +49,7 @@ public final class TCPConn: TCPSocketOptions {
     public let deadlines: ConnectionDeadlines
 
     /// Always ``UnderlyingProtocol/stream`` (Go: `Protocol()`).
+    @inlinable
     public var underlyingProtocol: UnderlyingProtocol { .stream }
 
     internal init(descriptor: Descriptor, networkType: NetworkType, remoteAddress: AnySocketAddress) {
@@ -104,68 +107,5 @@ public final class TCPConn: TCPSocketOptions {
     /// (`SO_ERROR`).
     public func finishConnect() throws(SockError) -> IOResult<Void> {
         try descriptor.finishConnect()
-    }
-
-    // MARK: I/O
-
-    /// Reads up to `buffer.count` bytes, honouring the read deadline.
-    ///
-    /// - Returns: ``StreamRead/bytes(_:)``; ``StreamRead/endOfStream`` once
-    ///   the peer has shut down or closed; ``StreamRead/wouldBlock`` when no
-    ///   data is ready and there is no read deadline. An empty buffer gives
-    ///   `.bytes(0)` without a system call.
-    /// - Throws: ``SockError/connectionReset`` (the peer reset, for example
-    ///   closing with `SO_LINGER` 0), ``SockError/timedOut`` (the read
-    ///   deadline passed), ``SockError/connectionRefused`` (a non-blocking
-    ///   dial failed), ``SockError/closed``.
-    ///
-    /// Go: `Read` (which reports `io.EOF` and `iox.ErrWouldBlock`). The
-    /// corresponding C function is `recv`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> StreamRead {
-        try descriptor.readStream(into: buffer, deadline: deadlines.readDeadline)
-    }
-
-    /// Writes up to `buffer.count` bytes, honouring the write deadline. A
-    /// completed write may be short; with a deadline it waits for room only
-    /// until something can be written.
-    ///
-    /// - Returns: The number of bytes written, or would-block when the send
-    ///   buffer is full (or the handshake is still in progress) and there is
-    ///   no write deadline.
-    /// - Throws: ``SockError/connectionReset`` (the peer is gone; never
-    ///   `SIGPIPE`), ``SockError/timedOut``, ``SockError/closed``.
-    ///
-    /// Go: `Write`. The corresponding C function is `send` (with
-    /// `MSG_NOSIGNAL`).
-    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
-        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
-    }
-
-    // MARK: Deadlines
-
-    /// Sets the read and write deadlines; ``Deadline/none`` makes operations
-    /// non-blocking again. Affects operations that start afterwards. Go:
-    /// `SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
-    }
-
-    /// Sets the read deadline. Go: `SetReadDeadline`.
-    public func setReadDeadline(_ deadline: Deadline) {
-        deadlines.setReadDeadline(deadline)
-    }
-
-    /// Sets the write deadline. Go: `SetWriteDeadline`.
-    public func setWriteDeadline(_ deadline: Deadline) {
-        deadlines.setWriteDeadline(deadline)
-    }
-
-    // MARK: Addresses
-
-    /// The local address (Go: `LocalAddr`).
-    ///
-    /// The corresponding C function is `getsockname`.
-    public var localAddress: AnySocketAddress {
-        get throws(SockError) { try descriptor.socketName(as: AnySocketAddress.self) }
     }
 }

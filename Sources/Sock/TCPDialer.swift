@@ -1,4 +1,5 @@
-// TCPDialer: dialling with an optional timeout (the reference's TCPDialer).
+// TCPDialer: dialling with an optional timeout (the reference's TCPDialer),
+// through the dial SCTPDialer shares (Dialing.swift).
 import SockBindings
 
 /// Dials TCP connections, non-blocking or with a timeout.
@@ -49,7 +50,7 @@ public struct TCPDialer: Hashable, Sendable {
     /// The corresponding C functions are `socket`, `bind`, `connect`, `poll`
     /// and `getsockopt` (`SO_ERROR`).
     public func dial(to remote: SockaddrInet4, from local: SockaddrInet4? = nil) throws(SockError) -> TCPConn {
-        try dial(family: SockBindings.AF_INET, to: remote, from: local)
+        try TCPSocket.dial(to: remote, from: local, timeout: timeout)
     }
 
     /// Dials an IPv6 address. Go: `TCPDialer.Dial6`.
@@ -57,7 +58,7 @@ public struct TCPDialer: Hashable, Sendable {
     /// The corresponding C functions are `socket`, `bind`, `connect`, `poll`
     /// and `getsockopt` (`SO_ERROR`).
     public func dial(to remote: SockaddrInet6, from local: SockaddrInet6? = nil) throws(SockError) -> TCPConn {
-        try dial(family: SockBindings.AF_INET6, to: remote, from: local)
+        try TCPSocket.dial(to: remote, from: local, timeout: timeout)
     }
 
     /// Dials an IPv4 or IPv6 address, the family following `remote`. Go:
@@ -70,27 +71,6 @@ public struct TCPDialer: Hashable, Sendable {
     /// The corresponding C functions are `socket`, `bind`, `connect`, `poll`
     /// and `getsockopt` (`SO_ERROR`).
     public func dial(to remote: AnySocketAddress, from local: AnySocketAddress? = nil) throws(SockError) -> TCPConn {
-        switch (remote, local) {
-        case (.inet4(let remote), nil): try dial(to: remote, from: nil)
-        case (.inet4(let remote), .inet4(let local)?): try dial(to: remote, from: local)
-        case (.inet6(let remote), nil): try dial(to: remote, from: nil)
-        case (.inet6(let remote), .inet6(let local)?): try dial(to: remote, from: local)
-        default: throw .addressFamilyNotSupported
-        }
-    }
-
-    private func dial<Address: SocketAddress>(
-        family: CInt, to remote: Address, from local: Address?
-    ) throws(SockError) -> TCPConn {
-        let socket = try TCPSocket(family: family)
-        if let local {
-            do {
-                try socket.bind(to: local)
-            } catch {
-                _ = try? socket.close()
-                throw error
-            }
-        }
-        return try socket.connect(to: remote, timeout: timeout)
+        try TCPSocket.dial(to: remote, from: local, timeout: timeout)
     }
 }

@@ -106,12 +106,9 @@ public final class TCPListener: TCPSocketOptions {
         family: CInt, on local: Address, backlog: Int, reusePort: Bool
     ) throws(SockError) -> TCPListener {
         let socket = try TCPSocket(family: family, reusePort: reusePort)
-        do {
+        return try socket.descriptor.closingOnError { () throws(SockError) -> TCPListener in
             try socket.bind(to: local)
             return try socket.listen(backlog: backlog)
-        } catch {
-            _ = try? socket.close()
-            throw error
         }
     }
 
@@ -125,31 +122,8 @@ public final class TCPListener: TCPSocketOptions {
     ///
     /// The corresponding C function is `accept4`.
     public func accept() throws(SockError) -> IOResult<TCPConn> {
-        switch try descriptor.acceptConnection(deadline: deadlines.readDeadline, as: AnySocketAddress.self) {
-        case .wouldBlock:
-            return .wouldBlock
-        case .completed(let (accepted, peer)):
-            return .completed(TCPConn(descriptor: accepted, networkType: networkType, remoteAddress: peer))
+        try acceptConnection { (accepted: Descriptor, peer: AnySocketAddress) in
+            TCPConn(descriptor: accepted, networkType: networkType, remoteAddress: peer)
         }
-    }
-
-    /// Accepts a pending connection as a plain ``NetSocket`` (no deadlines, no
-    /// peer address decoded), for callers that manage it themselves. Honours
-    /// the deadline like ``accept()``. Go: `AcceptSocket`.
-    ///
-    /// The corresponding C function is `accept4`.
-    public func acceptSocket() throws(SockError) -> IOResult<NetSocket> {
-        switch try descriptor.accept(deadline: deadlines.readDeadline) {
-        case .wouldBlock:
-            return .wouldBlock
-        case .completed(let accepted):
-            return .completed(NetSocket(descriptor: accepted, networkType: networkType, underlyingProtocol: .stream))
-        }
-    }
-
-    /// Sets the deadline of ``accept()`` and ``acceptSocket()``;
-    /// ``Deadline/none`` makes them non-blocking again. Go: `SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
     }
 }

@@ -36,12 +36,7 @@ public final class TCPSocket: TCPSocketOptions {
     internal init(family: CInt, reusePort: Bool = true) throws(SockError) {
         descriptor = try Descriptor.socket(family: family, type: SockBindings.SOCK_STREAM, protocol: SockBindings.IPPROTO_TCP)
         networkType = NetworkType(family: family)
-        do {
-            try applyDefaults(reusePort: reusePort)
-        } catch {
-            _ = try? descriptor.close()
-            throw error
-        }
+        try descriptor.closingOnError { () throws(SockError) in try applyDefaults(reusePort: reusePort) }
     }
 
     /// The reference's `applyTCPDefaults`: SO_REUSEADDR and SO_REUSEPORT on,
@@ -108,18 +103,9 @@ public final class TCPSocket: TCPSocketOptions {
     ///
     /// The corresponding C function is `connect`.
     public func connect<Address: SocketAddress>(to remote: Address, timeout: Duration? = nil) throws(SockError) -> TCPConn {
-        let deadline: Deadline
-        if let timeout, timeout > .zero {
-            deadline = .after(timeout)
-        } else {
-            deadline = .none
-        }
-        do {
+        try descriptor.closingOnError { () throws(SockError) in
             // Without a deadline, would-block means "in progress": fine.
-            _ = try descriptor.connectSocket(to: remote, deadline: deadline)
-        } catch {
-            _ = try? descriptor.close()
-            throw error
+            _ = try descriptor.connectSocket(to: remote, deadline: Deadline(timeout: timeout))
         }
         return TCPConn(descriptor: descriptor, networkType: networkType, remoteAddress: AnySocketAddress(remote))
     }

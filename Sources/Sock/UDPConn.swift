@@ -182,32 +182,6 @@ public final class UDPConn<Address: IPSocketAddress>: UDPSocket<Address>, @unche
         return UDPConn(descriptor: descriptor, localAddress: bound, remoteAddress: remote)
     }
 
-    // MARK: Deadlines
-
-    /// Sets the read and write deadlines. ``Deadline/none`` makes operations
-    /// non-blocking again. Affects operations that start afterwards.
-    ///
-    /// Go: `SetDeadline` (a zero `time.Time` there is ``Deadline/none``
-    /// here; deadlines are on the monotonic clock).
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
-    }
-
-    /// Sets the deadline of reads (``read(into:)``, ``readFrom(into:)``,
-    /// ``readDatagram(into:)``).
-    ///
-    /// Go: `SetReadDeadline`.
-    public func setReadDeadline(_ deadline: Deadline) {
-        deadlines.setReadDeadline(deadline)
-    }
-
-    /// Sets the deadline of writes (``write(_:)``, ``writeTo(_:address:)``).
-    ///
-    /// Go: `SetWriteDeadline`.
-    public func setWriteDeadline(_ deadline: Deadline) {
-        deadlines.setWriteDeadline(deadline)
-    }
-
     // MARK: Reading
 
     /// Reads one datagram into `buffer`.
@@ -307,9 +281,7 @@ public final class UDPConn<Address: IPSocketAddress>: UDPSocket<Address>, @unche
     ///
     /// The corresponding C function is `send`.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
-        try descriptor.adaptive(events: SockBindings.POLLOUT, deadline: deadlines.writeDeadline) { fd in
-            Attempt(Syscall.send(fd, buffer.baseAddress, buffer.count, 0))
-        }
+        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
     }
 
     /// Sends `buffer` as one datagram to `address`.

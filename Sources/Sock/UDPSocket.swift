@@ -121,16 +121,6 @@ public class UDPSocket<Address: IPSocketAddress>: Socket, @unchecked Sendable {
     public final func setBroadcast(_ enabled: Bool) throws(SockError) {
         try socketOption { fd throws(SockErrno) in try SockBindings.setBroadcast(fd, enabled) }
     }
-
-    // MARK: Helpers
-
-    /// An option value as a C `int`, or ``SockError/invalidParameter`` when
-    /// it does not fit (never truncated). Range checks are the kernel's.
-    @inline(__always)
-    internal static func optionInt(_ value: Int) throws(SockError) -> CInt {
-        guard let converted = CInt(exactly: value) else { throw .invalidParameter }
-        return converted
-    }
 }
 
 // MARK: - IPv4 options
@@ -151,7 +141,7 @@ extension UDPSocket where Address == SockaddrInet4 {
     /// - Throws: ``SockError/invalidParameter`` for a value the kernel
     ///   rejects.
     public func setTypeOfService(_ value: Int) throws(SockError) {
-        let value = try Self.optionInt(value)
+        let value = try optionInteger(value, as: CInt.self)
         try socketOption { fd throws(SockErrno) in try SockBindings.setIPTOS(fd, value) }
     }
 
@@ -169,7 +159,7 @@ extension UDPSocket where Address == SockaddrInet4 {
     ///
     /// - Throws: ``SockError/invalidParameter`` for a value out of range.
     public func setTimeToLive(_ value: Int) throws(SockError) {
-        let value = try Self.optionInt(value)
+        let value = try optionInteger(value, as: CInt.self)
         try socketOption { fd throws(SockErrno) in try SockBindings.setIPTTL(fd, value) }
     }
 }
@@ -210,7 +200,7 @@ extension UDPSocket where Address == SockaddrInet6 {
     ///
     /// - Throws: ``SockError/invalidParameter`` for a value out of range.
     public func setTrafficClass(_ value: Int) throws(SockError) {
-        let value = try Self.optionInt(value)
+        let value = try optionInteger(value, as: CInt.self)
         try socketOption { fd throws(SockErrno) in try SockBindings.setIPv6TClass(fd, value) }
     }
 
@@ -229,7 +219,7 @@ extension UDPSocket where Address == SockaddrInet6 {
     ///
     /// - Throws: ``SockError/invalidParameter`` for a value out of range.
     public func setHopLimit(_ value: Int) throws(SockError) {
-        let value = try Self.optionInt(value)
+        let value = try optionInteger(value, as: CInt.self)
         try socketOption { fd throws(SockErrno) in try SockBindings.setIPv6UnicastHops(fd, value) }
     }
 }

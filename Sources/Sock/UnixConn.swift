@@ -1,6 +1,9 @@
 // UnixConn: a Unix-domain connection (stream, datagram or seqpacket) with
 // adaptive I/O governed by its deadlines; DialUnix, ListenUnixgram and
-// UnixConnPair in Swift form.
+// UnixConnPair in Swift form. Its read, write, deadline setters and local
+// address are the shared implementations of `StreamConn`/`Conn`
+// (Compatibility.swift, ConnectionDeadlines.swift); the datagram calls are
+// its own.
 import SockBindings
 
 /// A Unix-domain socket for reading and writing: a stream or seqpacket
@@ -45,6 +48,7 @@ public final class UnixConn: Socket {
     public var networkType: NetworkType { .unix }
 
     /// The socket type (Go: `Protocol()`).
+    @inlinable
     public var underlyingProtocol: UnderlyingProtocol { network.underlyingProtocol }
 
     internal init(descriptor: Descriptor, network: UnixNetwork, remoteAddress: SockaddrUnix?) {
@@ -78,12 +82,7 @@ public final class UnixConn: Socket {
     ) throws(SockError) -> UnixConn {
         let socket = try UnixSocket(network)
         if let local {
-            do {
-                try socket.bind(to: local)
-            } catch {
-                _ = try? socket.close()
-                throw error
-            }
+            try socket.descriptor.closingOnError { () throws(SockError) in try socket.bind(to: local) }
         }
         return try socket.connect(to: remote, timeout: timeout)
     }
@@ -97,12 +96,7 @@ public final class UnixConn: Socket {
     /// The corresponding C functions are `socket` and `bind`.
     public static func listenDatagram(on local: SockaddrUnix) throws(SockError) -> UnixConn {
         let socket = try UnixSocket(.datagram)
-        do {
-            try socket.bind(to: local)
-        } catch {
-            _ = try? socket.close()
-            throw error
-        }
+        try socket.descriptor.closingOnError { () throws(SockError) in try socket.bind(to: local) }
         return socket.unconnected()
     }
 
@@ -118,39 +112,7 @@ public final class UnixConn: Socket {
         )
     }
 
-    // MARK: I/O
-
-    /// Reads up to `buffer.count` bytes (one message on datagram and
-    /// seqpacket sockets), honouring the read deadline.
-    ///
-    /// - Returns: ``StreamRead/bytes(_:)``; on stream and seqpacket sockets
-    ///   ``StreamRead/endOfStream`` once the peer has closed (never on
-    ///   datagram sockets, where `.bytes(0)` is an empty datagram);
-    ///   ``StreamRead/wouldBlock`` without a deadline when nothing is ready.
-    ///   An empty buffer gives `.bytes(0)` without a system call.
-    /// - Throws: ``SockError/connectionReset``, ``SockError/timedOut``,
-    ///   ``SockError/closed``, …
-    ///
-    /// Go: `Read`. The corresponding C function is `recv`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SockError) -> StreamRead {
-        try descriptor.readStream(
-            into: buffer, deadline: deadlines.readDeadline, zeroIsEndOfStream: network != .datagram)
-    }
-
-    /// Writes up to `buffer.count` bytes (one message on datagram and
-    /// seqpacket sockets), honouring the write deadline, with `MSG_NOSIGNAL`.
-    ///
-    /// - Returns: The number of bytes written, or would-block without a
-    ///   deadline when there is no room.
-    /// - Throws: ``SockError/notConnected`` (not connected),
-    ///   ``SockError/connectionReset`` (the peer is gone; never `SIGPIPE`),
-    ///   ``SockError/messageTooLarge`` (a message larger than the send
-    ///   buffer), ``SockError/timedOut``, ``SockError/closed``.
-    ///
-    /// Go: `Write`. The corresponding C function is `send`.
-    public func write(_ buffer: UnsafeRawBufferPointer) throws(SockError) -> IOResult<Int> {
-        try descriptor.write(buffer, deadline: deadlines.writeDeadline)
-    }
+    // MARK: Datagram I/O
 
     /// Reads one datagram and its sender's address, honouring the read
     /// deadline. The sender is the unnamed address when it is not bound. A
@@ -180,33 +142,5 @@ public final class UnixConn: Socket {
     /// Go: `WriteTo`. The corresponding C function is `sendto`.
     public func writeTo(_ buffer: UnsafeRawBufferPointer, address: SockaddrUnix) throws(SockError) -> IOResult<Int> {
         try descriptor.sendTo(buffer, address: address, deadline: deadlines.writeDeadline)
-    }
-
-    // MARK: Deadlines
-
-    /// Sets the read and write deadlines; ``Deadline/none`` makes operations
-    /// non-blocking again. Go: `SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
-    }
-
-    /// Sets the read deadline. Go: `SetReadDeadline`.
-    public func setReadDeadline(_ deadline: Deadline) {
-        deadlines.setReadDeadline(deadline)
-    }
-
-    /// Sets the write deadline. Go: `SetWriteDeadline`.
-    public func setWriteDeadline(_ deadline: Deadline) {
-        deadlines.setWriteDeadline(deadline)
-    }
-
-    // MARK: Addresses
-
-    /// The local address: the bound path or name, the autobound abstract
-    /// name, or the unnamed address. Go: `LocalAddr`.
-    ///
-    /// The corresponding C function is `getsockname`.
-    public var localAddress: SockaddrUnix {
-        get throws(SockError) { try descriptor.socketName(as: SockaddrUnix.self) }
     }
 }

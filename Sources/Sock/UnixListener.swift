@@ -71,12 +71,9 @@ public final class UnixListener: Socket {
         on local: SockaddrUnix, network: UnixNetwork = .stream, backlog: Int = UnixListener.defaultBacklog
     ) throws(SockError) -> UnixListener {
         let socket = try UnixSocket(network)
-        do {
+        return try socket.descriptor.closingOnError { () throws(SockError) -> UnixListener in
             try socket.bind(to: local)
             return try socket.listen(backlog: backlog)
-        } catch {
-            _ = try? socket.close()
-            throw error
         }
     }
 
@@ -88,31 +85,8 @@ public final class UnixListener: Socket {
     ///
     /// The corresponding C function is `accept4`.
     public func accept() throws(SockError) -> IOResult<UnixConn> {
-        switch try descriptor.acceptConnection(deadline: deadlines.readDeadline, as: SockaddrUnix.self) {
-        case .wouldBlock:
-            return .wouldBlock
-        case .completed(let (accepted, peer)):
-            return .completed(UnixConn(descriptor: accepted, network: network, remoteAddress: peer))
+        try acceptConnection { (accepted: Descriptor, peer: SockaddrUnix) in
+            UnixConn(descriptor: accepted, network: network, remoteAddress: peer)
         }
-    }
-
-    /// Accepts a pending connection as a plain ``NetSocket``, honouring the
-    /// deadline like ``accept()``. Go: `AcceptSocket`.
-    ///
-    /// The corresponding C function is `accept4`.
-    public func acceptSocket() throws(SockError) -> IOResult<NetSocket> {
-        switch try descriptor.accept(deadline: deadlines.readDeadline) {
-        case .wouldBlock:
-            return .wouldBlock
-        case .completed(let accepted):
-            return .completed(
-                NetSocket(descriptor: accepted, networkType: .unix, underlyingProtocol: network.underlyingProtocol))
-        }
-    }
-
-    /// Sets the deadline of ``accept()`` and ``acceptSocket()``;
-    /// ``Deadline/none`` makes them non-blocking again. Go: `SetDeadline`.
-    public func setDeadline(_ deadline: Deadline) {
-        deadlines.setDeadline(deadline)
     }
 }

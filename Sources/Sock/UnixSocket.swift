@@ -140,19 +140,10 @@ public final class UnixSocket: Socket {
     ///
     /// The corresponding C function is `connect`.
     public func connect(to remote: SockaddrUnix, timeout: Duration? = nil) throws(SockError) -> UnixConn {
-        let deadline: Deadline
-        if let timeout, timeout > .zero {
-            deadline = .after(timeout)
-        } else {
-            deadline = .none
-        }
-        do throws(SockError) {
-            if case .wouldBlock = try descriptor.connectSocket(to: remote, deadline: deadline) {
+        try descriptor.closingOnError { () throws(SockError) in
+            if case .wouldBlock = try descriptor.connectSocket(to: remote, deadline: Deadline(timeout: timeout)) {
                 throw SockError.wouldBlock  // backlog full: nothing was started
             }
-        } catch {
-            _ = try? descriptor.close()
-            throw error
         }
         return UnixConn(descriptor: descriptor, network: network, remoteAddress: remote)
     }
