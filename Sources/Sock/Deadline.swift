@@ -181,16 +181,19 @@ internal let adaptiveSpinNanoseconds: Int64 = 10_000
 ///   - events: The `poll` events that mean "try again" (`POLLIN`, `POLLOUT`).
 ///   - deadline: When to give up; ``Deadline/none`` for non-blocking.
 ///   - isClosing: Whether the descriptor is being closed.
-///   - strike: One attempt of the operation.
+///   - strike: One attempt of the operation on `fd`. The first strike is a
+///     direct call of the caller's closure literal (inlined into the caller:
+///     one call level less between the caller and the system call on the
+///     common path); only a would-block with a deadline wraps it for the wait.
 @inline(__always)
 internal func adaptiveOperation<Success>(
     fd: CInt,
     events: CInt,
     deadline: Deadline,
     isClosing: () -> Bool,
-    _ strike: () -> Attempt<Success>
+    _ strike: (CInt) -> Attempt<Success>
 ) throws(SockError) -> IOResult<Success> {
-    switch strike() {
+    switch strike(fd) {
     case .success(let value):
         return .completed(value)
     case .failure(let error):
@@ -199,7 +202,7 @@ internal func adaptiveOperation<Success>(
         if deadline.isNone {
             return .wouldBlock
         }
-        return try adaptiveWait(fd: fd, events: events, deadline: deadline, isClosing: isClosing, strike)
+        return try adaptiveWait(fd: fd, events: events, deadline: deadline, isClosing: isClosing) { strike(fd) }
     }
 }
 

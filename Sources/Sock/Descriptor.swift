@@ -203,9 +203,7 @@ public final class Descriptor: Sendable, CustomStringConvertible {
         try enter()
         defer { leave() }
         let fd = rawValue
-        return try adaptiveOperation(fd: fd, events: events, deadline: deadline, isClosing: { isClosed }) {
-            strike(fd)
-        }
+        return try adaptiveOperation(fd: fd, events: events, deadline: deadline, isClosing: { isClosed }, strike)
     }
 
     // MARK: Flags
