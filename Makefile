@@ -84,13 +84,13 @@ test-generator: deps headers
 # Benchmarks/ is a package of its own (package-benchmark, SwiftNIO, a C
 # reference); the library gains no dependency. sock-bench-report runs
 # sock-pingpong and the package-benchmark suite and prints one markdown table.
-# BENCH_FLAGS, e.g.: --quick (about 3 minutes), --pin (pin the two threads),
+# BENCH_FLAGS, e.g.: --quick (1–3 minutes), --pin (pin the two threads),
 # --repeats N, --suite-repeats N, --output FILE (also write the table there).
 BENCH_FLAGS ?=
 bench:
 	@echo "make: [1/2] building Benchmarks/ (release)" >&2
 	cd Benchmarks && $(SWIFT) build -c release -q && $(SWIFT) build -c release -q --product BenchmarkTool
-	@echo "make: [2/2] measuring (about 7 minutes; the machine should be otherwise idle)" >&2
+	@echo "make: [2/2] measuring (4–6 minutes; best on an otherwise idle machine)" >&2
 	Benchmarks/.build/release/sock-bench-report $(BENCH_FLAGS)
 
 clean:
