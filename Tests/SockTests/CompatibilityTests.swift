@@ -265,7 +265,7 @@ struct CompatibilityTests {
             #expect(try network.resolve("@abstract").isAbstract)
         }
         let tooLong = String(repeating: "x", count: SockaddrUnix.maxPathLength + 1)
-        #expect(throws: SockError.invalidParameter) { try UnixNetwork.stream.resolve(tooLong) }
+        #expect(sockError { try UnixNetwork.stream.resolve(tooLong) } == SockError(code: .invalidParameter, errnoCode: SockBindings.ENAMETOOLONG))
     }
 
     @Test("unknown network names throw unknownNetwork", arguments: [
@@ -318,7 +318,7 @@ struct CompatibilityTests {
         #expect(IPAddress(IPv4Address.loopback).family == SockBindings.AF_INET)
         #expect(try IPAddress("::").isUnspecified && IPAddress(IPv4Address.loopback).isLoopback)
         for bad in ["", "1.2.3", "1.2.3.256", "[::1]", "::1:80:", "localhost", "1.2.3.4:80", "fe80::1%nosuchif0"] {
-            #expect(throws: SockError.invalidParameter, "\(bad)") { try IPAddress(bad) }
+            #expect(sockError { try IPAddress(bad) }?.code == .invalidParameter, "\(bad)")
         }
     }
 

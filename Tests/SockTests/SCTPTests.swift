@@ -44,7 +44,7 @@ struct SCTPSupportTests {
             try? socket.close()
         } catch {
             #expect(!sctpAvailable, "\(what) failed with \(error) on a kernel with SCTP", sourceLocation: sourceLocation)
-            #expect(error == .protocolNotSupported, "\(what): \(error)", sourceLocation: sourceLocation)
+            #expect(error.code == .protocolNotSupported, "\(what): \(error)", sourceLocation: sourceLocation)
             #expect(
                 error.errnoCode == SockBindings.EPROTONOSUPPORT || error.errnoCode == SockBindings.ESOCKTNOSUPPORT,
                 "\(what): errno \(error.errnoCode)", sourceLocation: sourceLocation)
@@ -89,7 +89,7 @@ struct SCTPSupportTests {
                 _ = try Descriptor.sctpSocket(family: SockBindings.AF_INET, style: .oneToMany)
                 Issue.record("an SCTP socket was created without kernel SCTP")
             } catch {
-                #expect(error == .protocolNotSupported)
+                #expect(error.code == .protocolNotSupported)
                 #expect(error.errnoCode == SockBindings.ESOCKTNOSUPPORT)
             }
         }

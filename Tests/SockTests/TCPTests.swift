@@ -155,7 +155,7 @@ struct TCPTests {
         let reply = TestBytes("still open")
         try writeAll(reply.bytes) { bytes throws(SockError) in try server.write(bytes) }
         #expect(try readExactly(reply.count, into: buffer) { b throws(SockError) in try client.read(into: b) } == reply.count)
-        #expect(sockError { try client.write(reply.bytes) } == .connectionReset, "EPIPE after shutting down writes")
+        #expect(sockError { try client.write(reply.bytes) } == SockError(code: .connectionReset, errnoCode: SockBindings.EPIPE), "EPIPE after shutting down writes")
     }
 
     // MARK: Errors, for real
@@ -206,7 +206,7 @@ struct TCPTests {
         #expect(readError?.errnoCode == SockBindings.ECONNRESET)
         let message = TestBytes("anyone there?")
         let writeError = sockError { try client.write(message.bytes) }
-        #expect(writeError == .connectionReset, "EPIPE after a reset; the process is still alive")
+        #expect(writeError?.code == .connectionReset, "EPIPE after a reset; the process is still alive")
     }
 
     @Test("writing to a peer that closed normally ends in connectionReset, without SIGPIPE")
@@ -226,7 +226,7 @@ struct TCPTests {
             }
             sleep(nanoseconds: 1_000_000)
         }
-        #expect(failure == .connectionReset)
+        #expect(failure?.code == .connectionReset)
     }
 
     @Test("not connected: reading from or shutting down an unconnected TCP socket")
@@ -240,7 +240,7 @@ struct TCPTests {
         #expect(sockError { try raw.read(into: buffer.raw) } == .notConnected)
         // Linux answers a send on an unconnected TCP socket with EPIPE, which
         // the reference's table maps to "reset" (not ENOTCONN).
-        #expect(sockError { try raw.write(buffer.bytes) } == .connectionReset)
+        #expect(sockError { try raw.write(buffer.bytes) }?.code == .connectionReset)
     }
 
     @Test("address in use: a port held without SO_REUSEPORT, and two listeners without reuse")

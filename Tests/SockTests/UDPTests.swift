@@ -381,8 +381,7 @@ struct UDPTests {
         let server = try udpListen(A.self)
         defer { try? server.close() }
         let error = try #require(throws: SockError.self) { try udpSend(server, udpHello) }
-        #expect(error == .notConnected)
-        #expect(error.errnoCode == SockBindings.EDESTADDRREQ)
+        #expect(error == SockError(code: .notConnected, errnoCode: SockBindings.EDESTADDRREQ))
     }
 
     @Test("ICMP port unreachable makes the next read of a connected socket connectionRefused",

@@ -206,7 +206,7 @@ struct UnixTests {
         try b.close()  // with unread data
         let buffer = TestBytes(count: 16)
         #expect(sockError { try a.read(into: buffer.raw) } == .connectionReset)
-        #expect(sockError { try a.write(message.bytes) } == .connectionReset)
+        #expect(sockError { try a.write(message.bytes) }?.code == .connectionReset)
     }
 
     @Test("deadlines: a read times out after 20 ms; accept times out after SetDeadline")
@@ -294,7 +294,7 @@ struct UnixTests {
         let again = try UnixListener.listen(on: address)
         try again.close()
 
-        #expect(sockError { try SockaddrUnix(path: path + "x") } == .invalidParameter, "109 bytes never truncate")
+        #expect(sockError { try SockaddrUnix(path: path + "x") }?.code == .invalidParameter, "109 bytes never truncate")
     }
 
     // MARK: Descriptors and types

@@ -19,12 +19,15 @@ import SockBindings
 /// ``Code/wouldBlock`` case exists only so that the errno mapping is total; it
 /// is thrown only by APIs that document it.
 ///
-/// Two errors are equal when their codes are equal; ``errnoCode`` is detail for
-/// callers who need it. So `error == .connectionReset` holds for a reset that
-/// came from `ECONNRESET` as well as for one that came from `EPIPE`.
+/// Two errors are equal when both their codes and their errno values are
+/// equal: a reset that came from `EPIPE` is not `==` to ``connectionReset``
+/// (which carries `ECONNRESET`). Matching is by meaning: as a pattern (in
+/// `catch`, `switch`, `if case`) a named error matches every error of its
+/// code, whatever the errno — ``~=(_:_:)`` compares codes only — so
+/// `catch .connectionReset` catches `ECONNRESET`, `ECONNABORTED`, `EPIPE` and
+/// `ESHUTDOWN` alike. Compare ``code`` to test the meaning outside a pattern.
 ///
-/// Because equality compares codes, the named errors (``timedOut``,
-/// ``closed``, …) work as patterns:
+/// The named errors (``timedOut``, ``closed``, …) work as patterns:
 ///
 /// ```swift
 /// do throws(SockError) {
@@ -88,6 +91,10 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The operation would block (`EAGAIN`, `EWOULDBLOCK`). Non-blocking
         /// operations report this as ``IOResult/wouldBlock`` and never throw it.
         case wouldBlock
+        /// The peer ended the stream before an operation that needs a given
+        /// number of bytes got them (``Descriptor/read(exactly:into:deadline:)``).
+        /// No errno: the kernel reported a plain end of stream.
+        case endOfStream
         /// Any other errno; see ``SockError/errnoCode``.
         case other
 
@@ -114,6 +121,7 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
             case .unknownNetwork: "unknown network"
             case .notSupported: "not supported"
             case .wouldBlock: "would block"
+            case .endOfStream: "end of stream before the requested bytes"
             case .other: "system error"
             }
         }
@@ -211,16 +219,25 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         return "sock: \(code) (\(name)errno \(errnoCode))"
     }
 
-    /// Equal when the codes are equal; ``errnoCode`` is not compared.
+    /// Equal when both the codes and the errno values are equal.
     @inlinable
     public static func == (lhs: SockError, rhs: SockError) -> Bool {
-        lhs.code == rhs.code
+        lhs.code == rhs.code && lhs.errnoCode == rhs.errnoCode
     }
 
-    /// Hashes the code only, consistently with `==`.
+    /// Hashes the code and the errno, consistently with `==`.
     @inlinable
     public func hash(into hasher: inout Hasher) {
         hasher.combine(code)
+        hasher.combine(errnoCode)
+    }
+
+    /// Pattern matching by meaning: `pattern` matches every error of its
+    /// ``code``, whatever the errno, so `catch .connectionReset` also
+    /// catches a reset reported as `EPIPE`.
+    @inlinable
+    public static func ~= (pattern: SockError, value: SockError) -> Bool {
+        pattern.code == value.code
     }
 }
 
@@ -265,6 +282,8 @@ extension SockError {
     public static var notSupported: SockError { SockError(code: .notSupported, errnoCode: SockBindings.EOPNOTSUPP) }
     /// Would block (`EAGAIN`). Hot paths return ``IOResult/wouldBlock`` instead.
     public static var wouldBlock: SockError { SockError(code: .wouldBlock, errnoCode: SockBindings.EAGAIN) }
+    /// The stream ended before the requested bytes arrived (no errno).
+    public static var endOfStream: SockError { SockError(code: .endOfStream, errnoCode: 0) }
 
     /// An error with no semantic case, keeping `errno`.
     public static func other(_ errno: CInt) -> SockError { SockError(code: .other, errnoCode: errno) }
