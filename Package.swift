@@ -20,5 +20,10 @@ let package = Package(
         .target(name: "SockTestSupport", dependencies: ["CMallocCounter"], path: "Tests/SockTestSupport"),
         .testTarget(name: "SockBindingsTests", dependencies: ["SockBindings", "SockTestSupport"]),
         .testTarget(name: "SockTests", dependencies: ["Sock", "SockTestSupport"]),
+        // Built with -c release and run by `make test`: the README's example
+        // (kept identical to the README by scripts/check-readme-example.py) and
+        // every I/O shape callers write, from untyped-throwing code.
+        .executableTarget(name: "readme-example", dependencies: ["Sock"], path: "Examples/ReadmeExample"),
+        .executableTarget(name: "api-shapes", dependencies: ["Sock"], path: "Examples/APIShapes"),
     ]
 )

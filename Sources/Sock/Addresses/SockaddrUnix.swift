@@ -1,7 +1,7 @@
 // A Unix-domain socket address: the kernel's `sockaddr_un` plus its exact
 // length, as a Swift value.
 //
-// Linux facts this follows (../shared/facts/linux-sockets.md item 5, unix(7)):
+// Linux facts this follows (unix(7), and measured on Linux 6.x):
 // - `sun_path` is 108 bytes at offset 2; `sockaddr_un` is 110 bytes.
 // - A filesystem path of up to 108 bytes binds; 109 fails (ENAMETOOLONG). A
 //   path shorter than 108 bytes is passed with its NUL terminator (length

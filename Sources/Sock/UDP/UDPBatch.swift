@@ -3,7 +3,7 @@
 // data (GSO per message, GRO segment sizes) and results.
 //
 // The Go reference's SendMessages/RecvMessages `make` their mmsghdr and iovec
-// arrays on every call (reference-behaviour §"Zero-allocation"). Here a
+// arrays on every call. Here a
 // `UDPMessageBatch` allocates its arrays once, at init, and every call
 // reuses them: a steady-state batch call allocates nothing.
 //
@@ -420,7 +420,8 @@ extension UDPConn {
     /// number on) again. A failure on the first message is thrown; a failure
     /// on a later one ends the batch early, and the next call reports it.
     ///
-    /// Deadline: `deadline`, or when `nil` the connection's write deadline.
+    /// Deadline: the connection's write deadline (the overload with a `deadline`
+    /// parameter takes another).
     /// Without one, ``IOResult/wouldBlock`` when not even the first message
     /// fits; with one, waits for room (Go: `SendMessagesAdaptive`) and throws
     /// ``SockError/timedOut``. `MSG_NOSIGNAL` is always passed. Allocates
@@ -434,8 +435,20 @@ extension UDPConn {
     ///   ``writeTo(_:address:)``.
     @_specialize(exported: true, where Address == SockaddrInet4)
     @_specialize(exported: true, where Address == SockaddrInet6)
+    public func sendMessages(_ batch: inout UDPMessageBatch<Address>, count: Int) throws(SockError) -> IOResult<Int> {
+        try sendMessages(&batch, count: count, deadline: deadlines.writeDeadline)
+    }
+
+    /// Sends the first `count` messages of `batch` like
+    /// ``sendMessages(_:count:)``, with `deadline` instead of the
+    /// connection's write deadline (``Deadline/none``: one non-blocking
+    /// attempt).
+    ///
+    /// The corresponding C function is `sendmmsg`.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func sendMessages(
-        _ batch: inout UDPMessageBatch<Address>, count: Int, deadline: Deadline? = nil
+        _ batch: inout UDPMessageBatch<Address>, count: Int, deadline: Deadline
     ) throws(SockError) -> IOResult<Int> {
         guard count >= 0, count <= batch.capacity else { throw .invalidParameter }
         let headers = batch.prepareSend(count: count)
@@ -445,7 +458,7 @@ extension UDPConn {
             return .completed(0)
         }
         let vectorCount = CUnsignedInt(count)
-        let sent = try descriptor.adaptive(events: SockBindings.POLLOUT, deadline: deadline ?? deadlines.writeDeadline) { fd in
+        let sent = try descriptor.adaptive(events: SockBindings.POLLOUT, deadline: deadline) { fd in
             Attempt(Syscall.sendmmsg(fd, headers, vectorCount, 0))
         }
         switch sent {
@@ -462,7 +475,8 @@ extension UDPConn {
     ///
     /// The socket is non-blocking, so the call takes what is queued — at
     /// least one datagram, at most `count` — and returns. Deadline:
-    /// `deadline`, or when `nil` the connection's read deadline. Without one,
+    /// the connection's read deadline (the overload with a `deadline` parameter
+    /// takes another). Without one,
     /// ``IOResult/wouldBlock`` when nothing is queued; with one, waits for the
     /// first datagram (Go: `RecvMessagesAdaptive`) and throws
     /// ``SockError/timedOut``. Allocates nothing.
@@ -474,14 +488,25 @@ extension UDPConn {
     ///   `1...batch.capacity`; the kernel's errors as for ``read(into:)``.
     @_specialize(exported: true, where Address == SockaddrInet4)
     @_specialize(exported: true, where Address == SockaddrInet6)
+    public func receiveMessages(_ batch: inout UDPMessageBatch<Address>, count: Int? = nil) throws(SockError) -> IOResult<Int> {
+        try receiveMessages(&batch, count: count, deadline: deadlines.readDeadline)
+    }
+
+    /// Receives up to `count` datagrams like ``receiveMessages(_:count:)``,
+    /// with `deadline` instead of the connection's read deadline
+    /// (``Deadline/none``: one non-blocking attempt).
+    ///
+    /// The corresponding C function is `recvmmsg`.
+    @_specialize(exported: true, where Address == SockaddrInet4)
+    @_specialize(exported: true, where Address == SockaddrInet6)
     public func receiveMessages(
-        _ batch: inout UDPMessageBatch<Address>, count: Int? = nil, deadline: Deadline? = nil
+        _ batch: inout UDPMessageBatch<Address>, count: Int? = nil, deadline: Deadline
     ) throws(SockError) -> IOResult<Int> {
         let count = count ?? batch.capacity
         guard count >= 1, count <= batch.capacity else { throw .invalidParameter }
         let headers = batch.prepareReceive(count: count)
         let vectorCount = CUnsignedInt(count)
-        let received = try descriptor.adaptive(events: SockBindings.POLLIN, deadline: deadline ?? deadlines.readDeadline) { fd in
+        let received = try descriptor.adaptive(events: SockBindings.POLLIN, deadline: deadline) { fd in
             // MSG_TRUNC: each msg_len is the datagram's full length.
             Attempt(Syscall.recvmmsg(fd, headers, vectorCount, SockBindings.MSG_TRUNC))
         }
