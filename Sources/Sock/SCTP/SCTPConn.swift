@@ -25,14 +25,14 @@ import SockBindings
 ///
 /// Writes pass `MSG_NOSIGNAL`: writing to a gone peer throws
 /// ``SockError/connectionReset`` and never raises `SIGPIPE`. SCTP options
-/// (``SCTPSocketOptions``) and socket options are methods.
+/// (``SCTPConfigurable``) and socket options are methods.
 ///
 /// This is the Go reference's `SCTPConn`: `Read`/`Write` are
 /// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
 /// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
 /// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
 /// like Go's zero time), `SyscallConn` ``descriptor``.
-public final class SCTPConn: SCTPSocketOptions {
+public final class SCTPConn: SCTPConfigurable {
     /// The owned descriptor (Go: `FD()`, `SyscallConn()`).
     public let descriptor: Descriptor
 

@@ -58,57 +58,6 @@ public struct UDPCoalescedRead<Address: IPSocketAddress>: Hashable, Sendable, Bi
     }
 }
 
-// MARK: - Options
-
-extension UDPSocket {
-    /// The segment size every send is cut into (`UDP_SEGMENT` as a socket
-    /// option), or `nil` when sends are not segmented (the default).
-    ///
-    /// The corresponding C function is `getsockopt`.
-    public final var gsoSegmentSize: Int? {
-        get throws(SockError) {
-            let size = try socketOption { fd throws(SockErrno) in try SockBindings.getUDPSegment(fd) }
-            return size == 0 ? nil : Int(size)
-        }
-    }
-
-    /// Makes every send on the socket a GSO send cut into datagrams of `size`
-    /// bytes (`UDP_SEGMENT`); `nil` turns it off. A per-call size
-    /// (``UDPConn/writeSegmented(_:segmentSize:to:)``) overrides it.
-    ///
-    /// - Throws: ``SockError/invalidParameter`` for a size outside 1...65535
-    ///   (or one the kernel rejects).
-    ///
-    /// The corresponding C function is `setsockopt`.
-    public final func setGSOSegmentSize(_ size: Int?) throws(SockError) {
-        var value: CInt = 0
-        if let size {
-            guard size >= 1, size <= Int(UInt16.max) else { throw .invalidParameter }
-            value = CInt(size)
-        }
-        try socketOption { fd throws(SockErrno) in try SockBindings.setUDPSegment(fd, value) }
-    }
-
-    /// Whether UDP receive offload is on (`UDP_GRO`).
-    ///
-    /// The corresponding C function is `getsockopt`.
-    public final var isGROEnabled: Bool {
-        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getUDPGRO(fd) } }
-    }
-
-    /// Turns UDP receive offload (`UDP_GRO`) on or off. With it on, a read
-    /// may return several datagrams of one sender coalesced, with their
-    /// segment size as control data: read with
-    /// ``UDPConn/readCoalesced(into:)`` or a batch with
-    /// ``UDPMessageBatch/groControlSpace``, into buffers of 64 KiB. Readers
-    /// that ignore the control data cannot tell the datagrams apart.
-    ///
-    /// The corresponding C function is `setsockopt`.
-    public final func setGROEnabled(_ enabled: Bool) throws(SockError) {
-        try socketOption { fd throws(SockErrno) in try SockBindings.setUDPGRO(fd, enabled) }
-    }
-}
-
 // MARK: - GSO send, GRO receive
 
 extension UDPConn {
