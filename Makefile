@@ -18,7 +18,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library test-compile check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
 
 all: test
 
@@ -63,13 +63,20 @@ kernel-diff: headers sock-gen
 	$(SOCKGEN) kernel-diff --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env \
 	  --from "$$from" --to "$$to" --from-label "$(FROM)" --to-label "$(TO)"
 
-test: test-library check-parity test-generator
+test: test-library test-compile check-parity test-generator
 
 # Swift Testing records a backtrace (allocating) for every thrown error unless
 # told not to; the zero-allocation tests want the code's allocations only.
 test-library:
 	$(SWIFT) build --build-tests
 	SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 $(SWIFT) test --skip-build
+
+# Tests/CompileTests, built in release and run: one file with `import Foundation`,
+# `import Glibc` and `import Sock` using Glibc's C names unqualified next to
+# Sock's API (fails to build if Sock re-exports C-named constants again).
+test-compile:
+	$(SWIFT) build -c release --package-path Tests/CompileTests
+	Tests/CompileTests/.build/release/GlibcCoexistence
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
 # the public symbol graph of Sock and SockBindings.
