@@ -343,13 +343,22 @@ private func parseStructs(_ file: SpecFile, units: [HeaderUnit]) throws(Generato
 
 private func parseOptions(_ file: SpecFile, structs: [StructSpec]) throws(GeneratorError) -> [OptionSpec] {
     var options: [OptionSpec] = []
+    // `scope LEVEL Scope` lines add levels beyond the built-in ones.
+    var extraScopes: [String: OptionScope] = [:]
     for (number, text) in file.lines {
         let columns = words(text)
+        if columns.first == "scope" {
+            guard columns.count == 3, let scope = OptionScope(rawValue: columns[2]) else {
+                throw file.error(number, "expected 'scope LEVEL Scope' with Scope one of \(OptionScope.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            extraScopes[columns[1]] = scope
+            continue
+        }
         guard columns.count >= 7 else {
             throw file.error(number, "expected 'level option type access swiftName kernel doc...', found '\(text)'")
         }
-        guard let scope = OptionScope(level: columns[0]) else {
-            throw file.error(number, "unknown level '\(columns[0])' (SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP or their SOL_ spellings)")
+        guard let scope = OptionScope(level: columns[0]) ?? extraScopes[columns[0]] else {
+            throw file.error(number, "unknown level '\(columns[0])' (SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, their SOL_ spellings, or one named by an earlier 'scope LEVEL Scope' line)")
         }
         guard let type = OptionType(spec: columns[2]) else {
             throw file.error(number, "unknown option type '\(columns[2])' (\(OptionType.spellings))")
