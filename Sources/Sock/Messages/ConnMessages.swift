@@ -259,7 +259,7 @@ extension UnixConn {
 
     /// Receives data and the sender's credentials (the Go reference's
     /// `ParseUnixCredentials` of a received message), honouring the read
-    /// deadline. Turn on ``setPassesCredentials(_:)`` first, or no
+    /// deadline. Turn on the key `.passCredentials` first, or no
     /// credentials arrive. Descriptors sent along are closed, not leaked.
     ///
     /// - Returns: The number of data bytes and the credentials (`nil` when

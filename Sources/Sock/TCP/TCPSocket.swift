@@ -12,7 +12,7 @@ import SockBindings
 ///
 /// ```swift
 /// let socket = try TCPSocket.ipv4()
-/// try socket.setReceiveBufferSize(1 << 20)     // before the handshake
+/// try socket.setOption(.receiveBufferSize, to: 1 << 20)  // before the handshake
 /// let conn = try socket.connect(to: server, timeout: .seconds(2))
 /// ```
 ///

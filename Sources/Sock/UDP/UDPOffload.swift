@@ -4,7 +4,7 @@
 // - GSO send: one buffer plus a segment size; the kernel (or the NIC) cuts it
 //   into datagrams of that size. Per call with a UDP_SEGMENT control message
 //   (`writeSegmented`), or for every send with the socket option
-//   (`setGSOSegmentSize`).
+//   (the key `.segmentSize`).
 // - GRO receive: with UDP_GRO on, the kernel may hand over several
 //   datagrams of one flow as one coalesced read, and says how big each was
 //   in a UDP_GRO control message (`readCoalesced`'s `segmentSize`). On
@@ -99,7 +99,7 @@ extension UDPConn {
         }
     }
 
-    /// Reads one datagram — or, with `UDP_GRO` on (``UDPSocket/setGROEnabled(_:)``),
+    /// Reads one datagram — or, with `UDP_GRO` on (the key `.genericReceiveOffload`),
     /// several coalesced ones — into `buffer`, with the sender and the
     /// segment size from the `UDP_GRO` control message.
     ///

@@ -11,9 +11,8 @@
 // `public` but not `open` (only Sock can subclass it), and all stored state is
 // immutable, so sharing either type between threads is safe.
 //
-// Constants and accessors come from the generated bindings and are written
-// `SockBindings.X`: Glibc declares the same constant names, and inside these
-// classes an unqualified `setBroadcast(fd, …)` would name the method.
+// Constants come from the generated bindings and are written `SockBindings.X`:
+// Glibc declares the same constant names.
 #if canImport(Glibc)
 import Glibc
 #endif
