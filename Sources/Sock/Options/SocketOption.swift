@@ -334,6 +334,7 @@ extension Descriptor {
     ///   does not have); ``SockError/closed`` after close.
     ///
     /// The corresponding C function is `getsockopt`.
+    @inlinable
     public func option<Scope, Value, Access: ReadableOptionAccess>(
         _ key: SocketOption<Scope, Value, Access>
     ) throws(SockError) -> Value {
@@ -350,6 +351,7 @@ extension Descriptor {
     ///   ``SockError``; ``SockError/closed`` after close.
     ///
     /// The corresponding C function is `setsockopt`.
+    @inlinable
     public func setOption<Scope, Value, Access: WritableOptionAccess>(
         _ key: SocketOption<Scope, Value, Access>, to value: Value
     ) throws(SockError) {
