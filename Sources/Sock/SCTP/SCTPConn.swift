@@ -24,8 +24,9 @@ import SockBindings
 /// ```
 ///
 /// Writes pass `MSG_NOSIGNAL`: writing to a gone peer throws
-/// ``SockError/connectionReset`` and never raises `SIGPIPE`. SCTP options
-/// (``SCTPConfigurable``) and socket options are methods.
+/// ``SockError/connectionReset`` and never raises `SIGPIPE`. Socket, IP
+/// and SCTP options are typed keys (``SCTPConfigurable``):
+/// `try conn.setOption(.noDelay, to: true)`.
 ///
 /// This is the Go reference's `SCTPConn`: `Read`/`Write` are
 /// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`

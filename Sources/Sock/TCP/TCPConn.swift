@@ -25,8 +25,9 @@ import SockBindings
 /// ```
 ///
 /// Writes pass `MSG_NOSIGNAL`: writing to a reset peer throws
-/// ``SockError/connectionReset`` and never raises `SIGPIPE`. TCP options
-/// (``TCPConfigurable``) and socket options are methods.
+/// ``SockError/connectionReset`` and never raises `SIGPIPE`. Socket, IP
+/// and TCP options are typed keys (``TCPConfigurable``):
+/// `try conn.setOption(.noDelay, to: true)`.
 ///
 /// This is the Go reference's `TCPConn`: `Read`/`Write` are
 /// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
