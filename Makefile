@@ -1,5 +1,5 @@
 # Sock — developer entry points. The first two are the README's:
-#   make generate   regenerate Sources/SockBindings from the pinned headers
+#   make generate   regenerate Sources/SockBindings and Sources/Sock/Generated from the pinned headers
 #   make test       build and run every test (library and generator)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 SHELL := /bin/bash
@@ -37,7 +37,7 @@ sock-gen: deps
 # downloaded, generates from the newest ones and reports the kernel diff
 # against the committed bindings (Generator/Snapshot).
 generate: headers sock-gen
-	@echo "make: [3/3] generating Sources/SockBindings" >&2
+	@echo "make: [3/3] generating Sources/SockBindings and Sources/Sock/Generated" >&2
 	@llvm=$$(scripts/ensure-deps.sh); \
 	fallback=$$(sed -n 's/^SOCKGEN_FALLBACK=//p' $(HEADERS_DIR)/resolved.env); \
 	if [[ "$$fallback" == 1 && -z "$(KERNEL_HEADERS)" ]]; then \
