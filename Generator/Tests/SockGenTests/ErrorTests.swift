@@ -218,6 +218,10 @@ import Testing
             IPPROTO_IPV6  FX_CAST    int  both  fixOption  1.0  IPv6: every IP socket sees both.
             """, line: 2, message: "Swift name fixOption is also used at level IPPROTO_IP (specs/options.spec:1), and one socket sees both levels"),
         SpecMistake(file: "options.spec", text: """
+            SOL_SOCKET   FX_OPTION  int  both  fixOption  1.0  Socket level: every socket sees it.
+            IPPROTO_TCP  FX_CAST    int  both  fixOption  1.0  TCP.
+            """, line: 2, message: "Swift name fixOption is also used at level SOL_SOCKET (specs/options.spec:1), and one socket sees both levels"),
+        SpecMistake(file: "options.spec", text: """
             FX_LEVEL  FX_OPTION  int  both  fixOption  1.0  No scope for this level.
             """, line: 1, message: "unknown level 'FX_LEVEL'"),
         SpecMistake(file: "options.spec", text: """
