@@ -364,6 +364,9 @@ extension Descriptor {
     /// the kernel filled: a kernel older than the bindings' headers fills
     /// fewer than `MemoryLayout<Value>.size` (for `TCP_INFO`, for example),
     /// and the bytes past that keep their previous contents. Allocates nothing.
+    /// The kernel sees `value` as it is, so fields an option takes as input
+    /// (the association id of `SCTP_STATUS`, the peer address of
+    /// `SCTP_GET_PEER_ADDR_INFO`) are set before the call.
     ///
     /// The corresponding C function is `getsockopt`.
     @discardableResult
