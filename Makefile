@@ -1,5 +1,5 @@
 # Sock — developer entry points. The first two are the README's:
-#   make generate   regenerate Sources/SockBindings from the pinned headers
+#   make generate   regenerate Sources/SockBindings and Sources/Sock/Generated from the pinned headers
 #   make test       build and run every test (library and generator)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 SHELL := /bin/bash
@@ -18,7 +18,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library test-compile check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
 
 all: test
 
@@ -37,7 +37,7 @@ sock-gen: deps
 # downloaded, generates from the newest ones and reports the kernel diff
 # against the committed bindings (Generator/Snapshot).
 generate: headers sock-gen
-	@echo "make: [3/3] generating Sources/SockBindings" >&2
+	@echo "make: [3/3] generating Sources/SockBindings and Sources/Sock/Generated" >&2
 	@llvm=$$(scripts/ensure-deps.sh); \
 	fallback=$$(sed -n 's/^SOCKGEN_FALLBACK=//p' $(HEADERS_DIR)/resolved.env); \
 	if [[ "$$fallback" == 1 && -z "$(KERNEL_HEADERS)" ]]; then \
@@ -63,13 +63,20 @@ kernel-diff: headers sock-gen
 	$(SOCKGEN) kernel-diff --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env \
 	  --from "$$from" --to "$$to" --from-label "$(FROM)" --to-label "$(TO)"
 
-test: test-library check-parity test-generator
+test: test-library test-compile check-parity test-generator
 
 # Swift Testing records a backtrace (allocating) for every thrown error unless
 # told not to; the zero-allocation tests want the code's allocations only.
 test-library:
 	$(SWIFT) build --build-tests
 	SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 $(SWIFT) test --skip-build
+
+# Tests/CompileTests, built in release and run: one file with `import Foundation`,
+# `import Glibc` and `import Sock` using Glibc's C names unqualified next to
+# Sock's API (fails to build if Sock re-exports C-named constants again).
+test-compile:
+	$(SWIFT) build -c release --package-path Tests/CompileTests
+	Tests/CompileTests/.build/release/GlibcCoexistence
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
 # the public symbol graph of Sock and SockBindings.

@@ -4,8 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// An error number reported by the kernel (`errno`), thrown by the generated
-/// option accessors.
+/// An error number reported by the kernel (`errno`).
 ///
 /// It is a plain value: throwing it with typed throws never allocates.
 /// The runtime (`Sock`) maps it to its semantic error cases.
@@ -28,86 +27,6 @@ public struct SockErrno: Error, RawRepresentable, Hashable, Sendable, CustomStri
         guard let message = strerror(rawValue) else { return "errno \(rawValue)" }
         return "\(String(cString: message)) (errno \(rawValue))"
     }
-}
-
-/// Reads an `int`-sized socket option. The corresponding C function is `getsockopt`.
-@inlinable
-public func socketOptionInt32(
-    _ fd: CInt, level: CInt, name: CInt
-) throws(SockErrno) -> CInt {
-    var value: CInt = 0
-    var length = socklen_t(MemoryLayout<CInt>.size)
-    guard getsockopt(fd, level, name, &value, &length) == 0 else { throw .current }
-    return value
-}
-
-/// Writes an `int`-sized socket option. The corresponding C function is `setsockopt`.
-@inlinable
-public func setSocketOptionInt32(
-    _ fd: CInt, level: CInt, name: CInt, _ value: CInt
-) throws(SockErrno) {
-    var value = value
-    guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
-        throw .current
-    }
-}
-
-/// Reads a structure-valued socket option into `value` and returns the number
-/// of bytes the kernel filled, which is smaller than the structure when the
-/// running kernel is older than the headers the bindings came from (the
-/// remaining bytes keep their previous contents). The corresponding C function
-/// is `getsockopt`.
-@inlinable
-public func socketOptionValue<Value: BitwiseCopyable>(
-    _ fd: CInt, level: CInt, name: CInt, into value: inout Value
-) throws(SockErrno) -> Int {
-    var length = socklen_t(MemoryLayout<Value>.size)
-    let result = withUnsafeMutableBytes(of: &value) { buffer in
-        getsockopt(fd, level, name, buffer.baseAddress, &length)
-    }
-    guard result == 0 else { throw .current }
-    return Int(length)
-}
-
-/// Writes a structure-valued socket option. The corresponding C function is `setsockopt`.
-@inlinable
-public func setSocketOptionValue<Value: BitwiseCopyable>(
-    _ fd: CInt, level: CInt, name: CInt, _ value: Value
-) throws(SockErrno) {
-    var value = value
-    let result = withUnsafeBytes(of: &value) { buffer in
-        setsockopt(fd, level, name, buffer.baseAddress, socklen_t(buffer.count))
-    }
-    guard result == 0 else { throw .current }
-}
-
-/// Reads a string-valued socket option (such as `TCP_CONGESTION`) into
-/// `buffer` and returns the length of the string without its terminating NUL.
-/// The corresponding C function is `getsockopt`.
-@inlinable
-public func socketOptionString(
-    _ fd: CInt, level: CInt, name: CInt, into buffer: UnsafeMutableRawBufferPointer
-) throws(SockErrno) -> Int {
-    var length = socklen_t(buffer.count)
-    guard getsockopt(fd, level, name, buffer.baseAddress, &length) == 0 else { throw .current }
-    // A plain loop: the generic `firstIndex(of:)` allocates in debug builds.
-    let filled = min(Int(length), buffer.count)
-    var index = 0
-    while index < filled, buffer[index] != 0 { index += 1 }
-    return index
-}
-
-/// Writes a string-valued socket option (such as `TCP_CONGESTION`); `value`
-/// is passed without a terminating NUL. The corresponding C function is `setsockopt`.
-@inlinable
-public func setSocketOptionString(
-    _ fd: CInt, level: CInt, name: CInt, _ value: String
-) throws(SockErrno) {
-    var value = value
-    let result = value.withUTF8 { bytes in
-        setsockopt(fd, level, name, bytes.baseAddress, socklen_t(bytes.count))
-    }
-    guard result == 0 else { throw .current }
 }
 
 // MARK: - Layout helpers used by the generated structures

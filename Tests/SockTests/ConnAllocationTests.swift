@@ -68,29 +68,29 @@ struct ConnAllocationTests {
         let name = TestBytes(count: 16)
         var sink = 0
         let count = try allocations {
-            try client.setNoDelay(true)
-            sink &+= try client.noDelay ? 1 : 0
-            try client.setCork(false)
-            sink &+= try client.cork ? 1 : 0
-            try client.setQuickAck(true)
-            try client.setKeepAlive(true)
+            try client.setOption(.noDelay, to: true)
+            sink &+= try client.option(.noDelay) ? 1 : 0
+            try client.setOption(.cork, to: false)
+            sink &+= try client.option(.cork) ? 1 : 0
+            try client.setOption(.quickAck, to: true)
+            try client.setOption(.keepAlive, to: true)
             try client.setKeepAlivePeriod(.seconds(10))
-            sink &+= Int(try client.keepAliveIdle.components.seconds)
-            try client.setKeepAliveCount(5)
-            sink &+= try client.keepAliveCount
-            try client.setUserTimeout(.milliseconds(500))
-            sink &+= Int(try client.userTimeout.components.seconds)
-            try client.setNotSentLowWatermark(4096)
-            sink &+= try client.notSentLowWatermark
-            sink &+= try client.maxSegmentSize
+            sink &+= Int(try client.option(.keepAliveIdle).components.seconds)
+            try client.setOption(.keepAliveCount, to: 5)
+            sink &+= try client.option(.keepAliveCount)
+            try client.setOption(.userTimeout, to: .milliseconds(500))
+            sink &+= Int(try client.option(.userTimeout).components.seconds)
+            try client.setOption(.notSentLowWatermark, to: 4096)
+            sink &+= try client.option(.notSentLowWatermark)
+            sink &+= try client.option(.maximumSegmentSize)
             try client.setLinger(.seconds(1))
-            sink &+= try client.linger == nil ? 0 : 1
-            try client.setReceiveBufferSize(65536)
-            sink &+= try client.receiveBufferSize
-            sink &+= try client.sendBufferSize
-            sink &+= try client.zeroCopy ? 1 : 0
-            sink &+= try client.reuseAddress ? 1 : 0
-            sink &+= try client.tcpInfo(into: &info)
+            sink &+= try client.lingerTimeout == nil ? 0 : 1
+            try client.setOption(.receiveBufferSize, to: 65536)
+            sink &+= try client.option(.receiveBufferSize)
+            sink &+= try client.option(.sendBufferSize)
+            sink &+= try client.option(.zeroCopy) ? 1 : 0
+            sink &+= try client.option(.reuseAddress) ? 1 : 0
+            sink &+= try client.option(.info, into: &info)
             sink &+= try client.takeError() == nil ? 1 : 0
             sink &+= try client.localAddress.port.map(Int.init) ?? 0
         }
@@ -98,7 +98,7 @@ struct ConnAllocationTests {
         #expect(sink != 0)
 
         let congestion = try allocations {
-            sink &+= try client.congestion(into: name.raw)
+            sink &+= try client.option(.congestion, into: name.raw)
         }
         #expect(congestion == 0)
     }
@@ -136,9 +136,9 @@ struct ConnAllocationTests {
 
             var sink = 0
             let options = try allocations {
-                try a.setSendBufferSize(32768)
-                sink &+= try a.sendBufferSize
-                sink &+= try a.receiveBufferSize
+                try a.setOption(.sendBufferSize, to: 32768)
+                sink &+= try a.option(.sendBufferSize)
+                sink &+= try a.option(.receiveBufferSize)
             }
             #expect(options == 0, "\(network)")
             #expect(sink != 0)

@@ -297,7 +297,7 @@ struct ControlMessageTests {
         let receiver = try Descriptor.socket(family: SockBindings.AF_INET, type: SockBindings.SOCK_DGRAM)
         try receiver.bindSocket(to: SockaddrInet4(address: .any, port: 0))
         let port = try receiver.socketName(as: SockaddrInet4.self).port
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPPktInfo(fd, true) }
+        try receiver.setOption(.receivePacketInfo, to: true)
         let (sender, _) = try Messaging.udp()
         let destination = IPv4Address(127, 0, 0, 5)
         _ = try [UInt8(1)].withUnsafeBytes { try sender.sendMessage($0, to: SockaddrInet4(address: destination, port: port)) }
@@ -324,7 +324,7 @@ struct ControlMessageTests {
         let receiver = try Descriptor.socket(family: SockBindings.AF_INET6, type: SockBindings.SOCK_DGRAM)
         try receiver.bindSocket(to: SockaddrInet6(address: .any, port: 0))
         let port = try receiver.socketName(as: SockaddrInet6.self).port
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPv6RecvPktInfo(fd, true) }
+        try receiver.setOption(.ipv6ReceivePacketInfo, to: true)
         let (sender, _) = try Messaging.udp(ipv6: true)
         _ = try [UInt8(1)].withUnsafeBytes { try sender.sendMessage($0, to: SockaddrInet6(address: .loopback, port: port)) }
 
@@ -346,10 +346,10 @@ struct ControlMessageTests {
     @Test("IP_TOS and IP_TTL: socket defaults, then per-datagram values sent as control data")
     func tosAndTTL() throws {
         let (receiver, receiverAddress) = try Messaging.udp()
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPRecvTOS(fd, true) }
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPRecvTTL(fd, true) }
+        try receiver.setOption(.receiveTypeOfService, to: true)
+        try receiver.setOption(.receiveTimeToLive, to: true)
         let (sender, _) = try Messaging.udp()
-        try Messaging.option(sender) { fd throws(SockErrno) in try setIPTOS(fd, 0x20) }
+        try sender.setOption(.typeOfService, to: 0x20)
 
         func receive() throws -> (tos: UInt8?, ttl: Int32?) {
             try Messaging.withBuffer(2 * ControlMessageBuilder.integerSpace) { control in
@@ -388,8 +388,8 @@ struct ControlMessageTests {
     @Test("IPV6_TCLASS and IPV6_HOPLIMIT sent as control data arrive as control data")
     func trafficClassAndHopLimit() throws {
         let (receiver, receiverAddress) = try Messaging.udp(ipv6: true)
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPv6RecvTClass(fd, true) }
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPv6RecvHopLimit(fd, true) }
+        try receiver.setOption(.receiveTrafficClass, to: true)
+        try receiver.setOption(.receiveHopLimit, to: true)
         let (sender, _) = try Messaging.udp(ipv6: true)
         try Messaging.withBuffer(2 * ControlMessageBuilder.integerSpace) { buffer in
             var builder = ControlMessageBuilder(buffer: buffer)
@@ -418,7 +418,7 @@ struct ControlMessageTests {
     @Test("SO_TIMESTAMPNS stamps a real datagram with the current real time")
     func timestamp() throws {
         let (receiver, receiverAddress) = try Messaging.udp()
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setTimestampNS(fd, true) }
+        try receiver.setOption(.timestampNanoseconds, to: true)
         let (sender, _) = try Messaging.udp()
         _ = try [UInt8(1)].withUnsafeBytes { try sender.sendMessage($0, to: receiverAddress) }
         var now = timespec()
@@ -466,8 +466,8 @@ struct ControlMessageTests {
     @Test("UDP_GRO: a receiver with UDP_GRO gets a GSO send whole, with its segment size")
     func receiveOffload() throws {
         let (receiver, receiverAddress) = try Messaging.udp()
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setUDPGRO(fd, true) }
-        #expect(try Messaging.option(receiver) { fd throws(SockErrno) in try getUDPGRO(fd) })
+        try receiver.setOption(.genericReceiveOffload, to: true)
+        #expect(try receiver.option(.genericReceiveOffload))
         let (sender, _) = try Messaging.udp()
         let payload = [UInt8](repeating: 0x62, count: 300)
         try Messaging.withBuffer(ControlMessageBuilder.segmentSizeSpace) { buffer in
@@ -503,7 +503,7 @@ struct ControlMessageTests {
     @Test("SCM_CREDENTIALS with SO_PASSCRED gives our pid, uid and gid; explicit credentials are checked")
     func credentials() throws {
         let (a, b) = try Messaging.unixPair(SockBindings.SOCK_DGRAM)
-        try Messaging.option(b) { fd throws(SockErrno) in try setPassCredentials(fd, true) }
+        try b.setOption(.passCredentials, to: true)
 
         func receiveCredentials() throws -> Ucred? {
             try Messaging.withBuffer(ControlMessageBuilder.credentialsSpace) { control in

@@ -184,7 +184,7 @@ struct DescriptorPassingTests {
     @Test("with SO_PASSCRED the credentials do not eat the room for descriptors")
     func withCredentials() throws {
         let (a, b) = try Messaging.unixPair(SockBindings.SOCK_DGRAM)
-        try Messaging.option(b) { fd throws(SockErrno) in try setPassCredentials(fd, true) }
+        try b.setOption(.passCredentials, to: true)
         let pipes = [Messaging.pipe(), Messaging.pipe()]
         defer { for (r, w) in pipes { Glibc.close(r); Glibc.close(w) } }
         _ = try Messaging.bytes("c").withUnsafeBytes { try a.sendDescriptors(pipes.map(\.1), data: $0) }

@@ -15,8 +15,8 @@ struct MessageAllocationTests {
     func messagesWithControl() throws {
         let (receiver, receiverAny) = try Messaging.udp()
         guard case .inet4(let receiverAddress) = receiverAny else { throw SockError.invalidParameter }
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPPktInfo(fd, true) }
-        try Messaging.option(receiver) { fd throws(SockErrno) in try setIPRecvTOS(fd, true) }
+        try receiver.setOption(.receivePacketInfo, to: true)
+        try receiver.setOption(.receiveTypeOfService, to: true)
         let (sender, _) = try Messaging.udp()
 
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
@@ -171,14 +171,14 @@ struct MessageAllocationTests {
         let socket6 = try Descriptor.socket(family: SockBindings.AF_INET6, type: SockBindings.SOCK_DGRAM)
         let index = Messaging.loopbackIndex
         let count = try allocations {
-            try socket.setMulticastTTL(2)
-            _ = try socket.multicastTTL
-            try socket.setMulticastLoop(true)
-            try socket.setMulticastInterface(index: index)
-            _ = try socket.multicastInterface
-            try socket6.setIPv6MulticastHops(2)
-            try socket6.setIPv6MulticastInterface(index: index)
-            _ = try socket6.ipv6MulticastLoop
+            try socket.setOption(.multicastTimeToLive, to: 2)
+            _ = try socket.option(.multicastTimeToLive)
+            try socket.setOption(.multicastLoop, to: true)
+            try socket.setOption(.multicastInterfaceByIndex, to: multicastInterfaceRequest(index: index))
+            _ = try socket.option(.multicastInterface)
+            try socket6.setOption(.multicastHopLimit, to: 2)
+            try socket6.setOption(.multicastInterfaceIndex, to: Int(index))
+            _ = try socket6.option(.ipv6MulticastLoop)
         }
         #expect(count == 0)
     }

@@ -27,52 +27,55 @@ struct MulticastTests {
     @Test("IPv4 options read back what was set; bad values are refused")
     func ipv4Options() throws {
         let socket = try Descriptor.socket(family: SockBindings.AF_INET, type: SockBindings.SOCK_DGRAM)
-        #expect(try socket.multicastTTL == 1)
-        try socket.setMulticastTTL(5)
-        #expect(try socket.multicastTTL == 5)
-        #expect(throws: SockError.invalidParameter) { try socket.setMulticastTTL(256) }
-        #expect(throws: SockError.invalidParameter) { try socket.setMulticastTTL(-1) }
+        #expect(try socket.option(.multicastTimeToLive) == 1)
+        try socket.setOption(.multicastTimeToLive, to: 5)
+        #expect(try socket.option(.multicastTimeToLive) == 5)
+        #expect(throws: SockError.invalidParameter) { try socket.setOption(.multicastTimeToLive, to: 256) }
+        // The kernel reads -1 as "the default", 1.
+        try socket.setOption(.multicastTimeToLive, to: -1)
+        #expect(try socket.option(.multicastTimeToLive) == 1)
 
-        #expect(try socket.multicastLoop)
-        try socket.setMulticastLoop(false)
-        #expect(try !socket.multicastLoop)
+        #expect(try socket.option(.multicastLoop))
+        try socket.setOption(.multicastLoop, to: false)
+        #expect(try !socket.option(.multicastLoop))
 
-        #expect(try socket.multicastInterface == .any)
-        try socket.setMulticastInterface(.loopback)
-        #expect(try socket.multicastInterface == .loopback)
-        try socket.setMulticastInterface(index: Messaging.loopbackIndex)
-        try socket.setMulticastInterface(index: 0)
-        #expect(throws: SockError.invalidParameter) { try socket.setMulticastInterface(index: .max) }
+        #expect(IPv4Address(try socket.option(.multicastInterface)) == .any)
+        try socket.setOption(.multicastInterface, to: IPv4Address.loopback.inAddr)
+        #expect(IPv4Address(try socket.option(.multicastInterface)) == .loopback)
+        try socket.setOption(.multicastInterfaceByIndex, to: multicastInterfaceRequest(index: Messaging.loopbackIndex))
+        try socket.setOption(.multicastInterfaceByIndex, to: multicastInterfaceRequest(index: 0))
+        // No such interface: the kernel refuses, nothing is set.
+        #expect(throws: SockError.self) { try socket.setOption(.multicastInterfaceByIndex, to: multicastInterfaceRequest(index: 999_999)) }
 
-        #expect(try socket.multicastAll)
-        try socket.setMulticastAll(false)
-        #expect(try !socket.multicastAll)
+        #expect(try socket.option(.multicastAllGroups))
+        try socket.setOption(.multicastAllGroups, to: false)
+        #expect(try !socket.option(.multicastAllGroups))
     }
 
     @Test("IPv6 options read back what was set; bad values are refused")
     func ipv6Options() throws {
         let socket = try Descriptor.socket(family: SockBindings.AF_INET6, type: SockBindings.SOCK_DGRAM)
-        #expect(try socket.ipv6MulticastHops == 1)
-        try socket.setIPv6MulticastHops(3)
-        #expect(try socket.ipv6MulticastHops == 3)
-        try socket.setIPv6MulticastHops(-1)
-        #expect(try socket.ipv6MulticastHops == 1)
-        #expect(throws: SockError.invalidParameter) { try socket.setIPv6MulticastHops(256) }
+        #expect(try socket.option(.multicastHopLimit) == 1)
+        try socket.setOption(.multicastHopLimit, to: 3)
+        #expect(try socket.option(.multicastHopLimit) == 3)
+        try socket.setOption(.multicastHopLimit, to: -1)
+        #expect(try socket.option(.multicastHopLimit) == 1)
+        #expect(throws: SockError.invalidParameter) { try socket.setOption(.multicastHopLimit, to: 256) }
 
-        #expect(try socket.ipv6MulticastLoop)
-        try socket.setIPv6MulticastLoop(false)
-        #expect(try !socket.ipv6MulticastLoop)
+        #expect(try socket.option(.ipv6MulticastLoop))
+        try socket.setOption(.ipv6MulticastLoop, to: false)
+        #expect(try !socket.option(.ipv6MulticastLoop))
 
-        #expect(try socket.ipv6MulticastInterface == 0)
-        try socket.setIPv6MulticastInterface(index: Messaging.loopbackIndex)
-        #expect(try socket.ipv6MulticastInterface == Messaging.loopbackIndex)
+        #expect(try socket.option(.multicastInterfaceIndex) == 0)
+        try socket.setOption(.multicastInterfaceIndex, to: Int(Messaging.loopbackIndex))
+        #expect(try socket.option(.multicastInterfaceIndex) == Int(Messaging.loopbackIndex))
 
-        #expect(try socket.ipv6MulticastAll)
-        try socket.setIPv6MulticastAll(false)
-        #expect(try !socket.ipv6MulticastAll)
+        #expect(try socket.option(.ipv6MulticastAllGroups))
+        try socket.setOption(.ipv6MulticastAllGroups, to: false)
+        #expect(try !socket.option(.ipv6MulticastAllGroups))
 
         try socket.close()
-        #expect(throws: SockError.closed) { _ = try socket.ipv6MulticastHops }
+        #expect(throws: SockError.closed) { _ = try socket.option(.multicastHopLimit) }
     }
 
     /// A receiver bound to `group` on an ephemeral port, and a sender set
@@ -81,11 +84,11 @@ struct MulticastTests {
         let receiver = try Descriptor.socket(family: SockBindings.AF_INET, type: SockBindings.SOCK_DGRAM)
         try receiver.bindSocket(to: SockaddrInet4(address: group, port: 0))
         let port = try receiver.socketName(as: SockaddrInet4.self).port
-        try receiver.setMulticastAll(false)
+        try receiver.setOption(.multicastAllGroups, to: false)
         let sender = try Descriptor.socket(family: SockBindings.AF_INET, type: SockBindings.SOCK_DGRAM)
-        try sender.setMulticastInterface(index: Messaging.loopbackIndex)
-        try sender.setMulticastLoop(true)
-        try sender.setMulticastTTL(1)
+        try sender.setOption(.multicastInterfaceByIndex, to: multicastInterfaceRequest(index: Messaging.loopbackIndex))
+        try sender.setOption(.multicastLoop, to: true)
+        try sender.setOption(.multicastTimeToLive, to: 1)
         return (receiver, sender, SockaddrInet4(address: group, port: port))
     }
 
@@ -124,7 +127,7 @@ struct MulticastTests {
     func ipv4ByAddress() throws {
         let group = Self.randomGroup4()
         let (receiver, sender, destination) = try Self.ipv4Pair(group: group)
-        try sender.setMulticastInterface(.loopback)
+        try sender.setOption(.multicastInterface, to: IPv4Address.loopback.inAddr)
         try receiver.joinMulticastGroup(group, interface: .loopback)
         #expect(try Self.exchange("by address", from: sender, to: destination, receiver: receiver) == "by address")
         try receiver.leaveMulticastGroup(group, interface: .loopback)
@@ -139,8 +142,8 @@ struct MulticastTests {
         let group = Self.randomGroup4()
         let (receiver, sender, destination) = try Self.ipv4Pair(group: group)
         try receiver.joinMulticastGroup(group, interfaceIndex: Messaging.loopbackIndex)
-        try sender.setMulticastLoop(false)
-        #expect(try !sender.multicastLoop)
+        try sender.setOption(.multicastLoop, to: false)
+        #expect(try !sender.option(.multicastLoop))
         #expect(try Self.exchange("loop off", from: sender, to: destination, receiver: receiver) == "loop off")
         #expect(throws: SockError.invalidParameter) {
             try receiver.joinMulticastGroup(IPv4Address(10, 0, 0, 1), interfaceIndex: Messaging.loopbackIndex)
@@ -153,12 +156,12 @@ struct MulticastTests {
         let receiver = try Descriptor.socket(family: SockBindings.AF_INET6, type: SockBindings.SOCK_DGRAM)
         try receiver.bindSocket(to: SockaddrInet6(address: .any, port: 0))
         let port = try receiver.socketName(as: SockaddrInet6.self).port
-        try receiver.setIPv6MulticastAll(false)
+        try receiver.setOption(.ipv6MulticastAllGroups, to: false)
         try receiver.joinMulticastGroup(group, interfaceIndex: index)
         let sender = try Descriptor.socket(family: SockBindings.AF_INET6, type: SockBindings.SOCK_DGRAM)
-        try sender.setIPv6MulticastInterface(index: index)
-        try sender.setIPv6MulticastLoop(true)
-        try sender.setIPv6MulticastHops(1)
+        try sender.setOption(.multicastInterfaceIndex, to: Int(index))
+        try sender.setOption(.ipv6MulticastLoop, to: true)
+        try sender.setOption(.multicastHopLimit, to: 1)
         let destination = SockaddrInet6(address: group, port: port, scopeID: index)
         let text = try exchange("ipv6 multicast", from: sender, to: destination, receiver: receiver)
         try receiver.leaveMulticastGroup(group, interfaceIndex: index)
@@ -206,4 +209,12 @@ struct MulticastTests {
         }
         #expect(received == "ipv6 multicast")
     }
+}
+
+/// An `ip_mreqn` selecting the interface with index `index` (the value of the
+/// key `.multicastInterfaceByIndex`).
+func multicastInterfaceRequest(index: UInt32) -> IPMreqn {
+    var request = IPMreqn()
+    request.imr_ifindex = CInt(truncatingIfNeeded: index)
+    return request
 }

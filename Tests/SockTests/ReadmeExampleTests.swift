@@ -11,7 +11,7 @@ import Testing
             Issue.record("no connection")
             return
         }
-        try client.setNoDelay(true)
+        try client.setOption(.noDelay, to: true)
         let message: [UInt8] = Array("ping".utf8)
         _ = try message.withUnsafeBytes { try client.write($0) }
         server.setReadDeadline(.after(.milliseconds(100)))

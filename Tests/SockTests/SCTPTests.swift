@@ -261,80 +261,85 @@ struct SCTPTests {
     func options() throws {
         let socket = try SCTPSocket.ipv4(style: .oneToOne)
         defer { try? socket.close() }
-        #expect(try socket.reuseAddress)
-        #expect(try socket.reusePort)
+        #expect(try socket.option(.reuseAddress))
+        #expect(try socket.option(.reusePort))
         #expect(socket.underlyingProtocol == .stream)
 
-        try socket.setNoDelay(true)
-        #expect(try socket.noDelay)
-        try socket.setNoDelay(false)
-        #expect(try !socket.noDelay)
+        try socket.setOption(.noDelay, to: true)
+        #expect(try socket.option(.noDelay))
+        try socket.setOption(.noDelay, to: false)
+        #expect(try !socket.option(.noDelay))
 
         var initMessage = SCTPInitMsg()
         initMessage.sinit_num_ostreams = 8
         initMessage.sinit_max_instreams = 9
         initMessage.sinit_max_attempts = 3
         initMessage.sinit_max_init_timeo = 1_000
-        try socket.setInitMessage(initMessage)
-        let readBack = try socket.initMessage
+        try socket.setOption(.initMessage, to: initMessage)
+        let readBack = try socket.option(.initMessage)
         #expect(readBack.sinit_num_ostreams == 8)
         #expect(readBack.sinit_max_instreams == 9)
         #expect(readBack.sinit_max_attempts == 3)
         #expect(readBack.sinit_max_init_timeo == 1_000)
 
-        try socket.setContext(42)
-        #expect(try socket.context == 42)
+        // assoc_id 0 (SCTP_FUTURE_ASSOC): the socket's default.
+        var context = SCTPAssocValue()
+        context.assoc_value = 42
+        try socket.setOption(.context, to: context)
+        #expect(try socket.option(.context).assoc_value == 42)
 
-        try socket.setFragmentsDisabled(true)
-        #expect(try socket.fragmentsDisabled)
-        try socket.setFragmentsDisabled(false)
-        #expect(try !socket.fragmentsDisabled)
+        try socket.setOption(.disableFragments, to: true)
+        #expect(try socket.option(.disableFragments))
+        try socket.setOption(.disableFragments, to: false)
+        #expect(try !socket.option(.disableFragments))
 
         // The kernel stores the interleave level as on/off.
-        try socket.setFragmentInterleave(1)
-        #expect(try socket.fragmentInterleave == 1)
-        try socket.setFragmentInterleave(0)
-        #expect(try socket.fragmentInterleave == 0)
+        try socket.setOption(.fragmentInterleave, to: 1)
+        #expect(try socket.option(.fragmentInterleave) == 1)
+        try socket.setOption(.fragmentInterleave, to: 0)
+        #expect(try socket.option(.fragmentInterleave) == 0)
 
-        try socket.setMaxBurst(8)
-        #expect(try socket.maxBurst == 8)
+        var burst = SCTPAssocValue()
+        burst.assoc_value = 8
+        try socket.setOption(.maximumBurst, to: burst)
+        #expect(try socket.option(.maximumBurst).assoc_value == 8)
 
-        try socket.setMaxSegmentSize(1_200)
-        #expect(try socket.maxSegmentSize == 1_200)
-        #expect(throws: SockError.invalidParameter) { try socket.setMaxSegmentSize(-1) }
+        var segment = SCTPAssocValue()
+        segment.assoc_value = 1_200
+        try socket.setOption(.maximumSegmentSize, to: segment)
+        #expect(try socket.option(.maximumSegmentSize).assoc_value == 1_200)
 
-        try socket.setPartialDeliveryPoint(1_024)
-        #expect(try socket.partialDeliveryPoint == 1_024)
-        #expect(throws: SockError.invalidParameter) { try socket.setPartialDeliveryPoint(-1) }
+        try socket.setOption(.partialDeliveryPoint, to: 1_024)
+        #expect(try socket.option(.partialDeliveryPoint) == 1_024)
 
         // Autoclose is a one-to-many option.
-        #expect(throws: SockError.notSupported) { try socket.setAutoClose(.seconds(30)) }
+        #expect(throws: SockError.notSupported) { try socket.setOption(.autoClose, to: .seconds(30)) }
         let many = try SCTPSocket.ipv4()
         defer { try? many.close() }
         #expect(many.underlyingProtocol == .seqPacket)
-        #expect(try many.autoClose == nil)
-        try many.setAutoClose(.seconds(30))
-        #expect(try many.autoClose == .seconds(30))
-        try many.setAutoClose(nil)
-        #expect(try many.autoClose == nil)
-        #expect(throws: SockError.invalidParameter) { try many.setAutoClose(.seconds(-1)) }
+        #expect(try many.option(.autoClose) == .zero)
+        try many.setOption(.autoClose, to: .seconds(30))
+        #expect(try many.option(.autoClose) == .seconds(30))
+        try many.setOption(.autoClose, to: .zero)
+        #expect(try many.option(.autoClose) == .zero)
+        #expect(throws: SockError.invalidParameter) { try many.setOption(.autoClose, to: .seconds(-1)) }
     }
 
     @Test("mapped IPv4 addresses on an IPv6 socket", .enabled(if: sctp6Available, "kernel lacks SCTP (EPROTONOSUPPORT) or IPv6"))
     func mappedV4() throws {
         let socket = try SCTPSocket.ipv6(style: .oneToOne)
         defer { try? socket.close() }
-        try socket.setMappedV4(false)
-        #expect(try !socket.mappedV4)
-        try socket.setMappedV4(true)
-        #expect(try socket.mappedV4)
+        try socket.setOption(.mappedIPv4, to: false)
+        #expect(try !socket.option(.mappedIPv4))
+        try socket.setOption(.mappedIPv4, to: true)
+        #expect(try socket.option(.mappedIPv4))
     }
 
     @Test("options on a closed socket throw .closed", .enabled(if: sctpAvailable, "kernel lacks SCTP (EPROTONOSUPPORT)"))
     func closed() throws {
         let socket = try SCTPSocket.ipv4(style: .oneToOne)
         try socket.close()
-        #expect(throws: SockError.closed) { try socket.setNoDelay(true) }
-        #expect(throws: SockError.closed) { try socket.initMessage }
+        #expect(throws: SockError.closed) { try socket.setOption(.noDelay, to: true) }
+        #expect(throws: SockError.closed) { try socket.option(.initMessage) }
     }
 }

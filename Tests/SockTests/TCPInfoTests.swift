@@ -158,9 +158,9 @@ struct TCPInfoTests {
 
         // What a Linux 6.1 kernel does: fill the first 232 bytes, report 232,
         // leave the rest of the caller's structure untouched.
-        try client.descriptor.readTCPInfo(into: &snapshot) { fd, info throws(SockErrno) in
+        try client.descriptor.readTCPInfo(into: &snapshot) { descriptor, info throws(SockError) in
             var full = TCPInfo()
-            _ = try getTCPInfo(fd, into: &full)
+            _ = try descriptor.option(SocketOption<OptionScope.TCP, _, _>.info, into: &full)
             withUnsafeBytes(of: full) { source in
                 withUnsafeMutableBytes(of: &info) { destination in
                     destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0 ..< 232]))
@@ -175,7 +175,7 @@ struct TCPInfoTests {
         #expect(snapshot.state == .established)
 
         // A kernel that reports more than we asked for is clamped.
-        try client.descriptor.readTCPInfo(into: &snapshot) { _, _ throws(SockErrno) in 4_096 }
+        try client.descriptor.readTCPInfo(into: &snapshot) { _, _ throws(SockError) in 4_096 }
         #expect(snapshot.filledBytes == TCPInfoSnapshot.capacity)
     }
 

@@ -123,23 +123,23 @@ struct UDPAllocationTests {
         let v6 = try udpListen(SockaddrInet6.self)
         defer { try? v4.close(); try? v6.close() }
         let count = try allocations {
-            try v4.setBroadcast(true)
-            let broadcast = try v4.broadcast
+            try v4.setOption(.broadcast, to: true)
+            let broadcast = try v4.option(.broadcast)
             precondition(broadcast)
-            try v4.setReceiveBufferSize(65_536)
-            _ = try v4.receiveBufferSize
-            _ = try v4.sendBufferSize
-            _ = try v4.reuseAddress
-            _ = try v4.reusePort
-            try v4.setTypeOfService(0x10)
-            _ = try v4.typeOfService
-            try v4.setTimeToLive(64)
-            _ = try v4.timeToLive
-            try v6.setTrafficClass(0x10)
-            _ = try v6.trafficClass
-            try v6.setHopLimit(64)
-            _ = try v6.hopLimit
-            _ = try v6.isIPv6Only
+            try v4.setOption(.receiveBufferSize, to: 65_536)
+            _ = try v4.option(.receiveBufferSize)
+            _ = try v4.option(.sendBufferSize)
+            _ = try v4.option(.reuseAddress)
+            _ = try v4.option(.reusePort)
+            try v4.setOption(.typeOfService, to: 0x10)
+            _ = try v4.option(.typeOfService)
+            try v4.setOption(.timeToLive, to: 64)
+            _ = try v4.option(.timeToLive)
+            try v6.setOption(.trafficClass, to: 0x10)
+            _ = try v6.option(.trafficClass)
+            try v6.setOption(.unicastHopLimit, to: 64)
+            _ = try v6.option(.unicastHopLimit)
+            _ = try v6.option(.ipv6Only)
             _ = try v6.takeError()
             v4.setDeadline(.none)
             _ = v4.deadlines.readDeadline

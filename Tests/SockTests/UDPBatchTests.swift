@@ -230,15 +230,15 @@ struct UDPOffloadTests {
         try expectTenSegments(receiver, from: sender.localAddress)
 
         // As the socket's default (the UDP_SEGMENT socket option).
-        #expect(try sender.gsoSegmentSize == nil)
-        try sender.setGSOSegmentSize(1_000)
-        #expect(try sender.gsoSegmentSize == 1_000)
+        #expect(try sender.option(.segmentSize) == 0)
+        try sender.setOption(.segmentSize, to: 1_000)
+        #expect(try sender.option(.segmentSize) == 1_000)
         #expect(try sender.writeTo(burst.bytes, address: receiver.localAddress) == .completed(10_000))
         try expectTenSegments(receiver, from: sender.localAddress)
-        try sender.setGSOSegmentSize(nil)
-        #expect(try sender.gsoSegmentSize == nil)
-        #expect(throws: SockError.invalidParameter) { try sender.setGSOSegmentSize(0) }
-        #expect(throws: SockError.invalidParameter) { try sender.setGSOSegmentSize(65_536) }
+        try sender.setOption(.segmentSize, to: 0)
+        #expect(try sender.option(.segmentSize) == 0)
+        #expect(throws: SockError.invalidParameter) { try sender.setOption(.segmentSize, to: -1) }
+        #expect(throws: SockError.invalidParameter) { try sender.setOption(.segmentSize, to: 65_536) }
         #expect(throws: SockError.invalidParameter) {
             try sender.writeSegmented(burst.bytes, segmentSize: 0, to: receiver.localAddress)
         }
@@ -288,9 +288,9 @@ struct UDPOffloadTests {
         let receiver = try udpListen(A.self)
         let sender = try udpListen(A.self)
         defer { try? receiver.close(); try? sender.close() }
-        #expect(try !receiver.isGROEnabled)
-        try receiver.setGROEnabled(true)
-        #expect(try receiver.isGROEnabled)
+        #expect(try !receiver.option(.genericReceiveOffload))
+        try receiver.setOption(.genericReceiveOffload, to: true)
+        #expect(try receiver.option(.genericReceiveOffload))
         let burst = TestBytes(count: 10_000, fill: 0x55)
         let buffer = TestBytes(count: 65_536)
 
@@ -405,7 +405,7 @@ struct UDPBatchAllocationTests {
         let receiver = try udpListen(SockaddrInet4.self)
         let sender = try udpListen(SockaddrInet4.self)
         defer { try? receiver.close(); try? sender.close() }
-        try receiver.setGROEnabled(true)
+        try receiver.setOption(.genericReceiveOffload, to: true)
         receiver.setReadDeadline(soon(30_000))
         let burst = TestBytes(count: 4_000, fill: 3)
         let buffer = TestBytes(count: 65_536)

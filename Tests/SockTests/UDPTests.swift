@@ -176,7 +176,7 @@ struct UDPTests {
         let server = try UDPConn.listen(on: SockaddrInet6(address: .any, port: 0))
         let client = try udpListen(SockaddrInet4.self)
         defer { try? server.close(); try? client.close() }
-        #expect(try !server.isIPv6Only)
+        #expect(try !server.option(.ipv6Only))
         let target = SockaddrInet4(address: .loopback, port: server.localAddress.port)
         #expect(try udpSend(client, udpHello, to: target) == .completed(11))
         server.setReadDeadline(.after(.seconds(2)))
@@ -188,11 +188,11 @@ struct UDPTests {
     @Test("a socket configured before binding: IPv6-only refuses IPv4 traffic")
     func configuredSocket() throws {
         let socket = try UDPSocket<SockaddrInet6>()
-        try socket.setIPv6Only(true)
+        try socket.setOption(.ipv6Only, to: true)
         let server = try UDPConn.listen(on: SockaddrInet6(address: .any, port: 0), socket: socket)
         defer { try? server.close() }
         #expect(server.descriptor === socket.descriptor)
-        #expect(try server.isIPv6Only)
+        #expect(try server.option(.ipv6Only))
         // Nothing listens on 0.0.0.0 at that port, so the IPv4 datagram is lost.
         let client = try UDPConn.dial(to: SockaddrInet4(address: .loopback, port: server.localAddress.port))
         defer { try? client.close() }
@@ -421,7 +421,7 @@ struct UDPTests {
         #expect(server.isClosed)
         #expect(throws: SockError.closed) { _ = try udpReceive(server) }
         #expect(throws: SockError.closed) { try udpSend(server, udpHello, to: server.localAddress) }
-        #expect(throws: SockError.closed) { try server.setBroadcast(true) }
+        #expect(throws: SockError.closed) { try server.setOption(.broadcast, to: true) }
     }
 
     @Test("close() on another thread wakes a read blocked without a deadline limit", arguments: UDPTestFamily.allCases)
@@ -460,18 +460,18 @@ struct UDPTests {
     func broadcast() throws {
         let conn = try udpListen(SockaddrInet4.self)
         defer { try? conn.close() }
-        #expect(try !conn.broadcast)
+        #expect(try !conn.option(.broadcast))
         // Refused locally (EACCES) before anything is sent.
         let target = SockaddrInet4(address: .broadcast, port: 9)
         #expect(throws: SockError.permissionDenied) { try udpSend(conn, [1], to: target) }
-        try conn.setBroadcast(true)
-        #expect(try conn.broadcast)
-        try conn.setBroadcast(false)
-        #expect(try !conn.broadcast)
+        try conn.setOption(.broadcast, to: true)
+        #expect(try conn.option(.broadcast))
+        try conn.setOption(.broadcast, to: false)
+        #expect(try !conn.option(.broadcast))
 
         let socket6 = try UDPSocket<SockaddrInet6>()
-        try socket6.setBroadcast(true)
-        #expect(try socket6.broadcast)
+        try socket6.setOption(.broadcast, to: true)
+        #expect(try socket6.option(.broadcast))
     }
 
     @Test("defaults and option round trips (buffers, reuse, zero-copy, TOS/TTL, traffic class/hop limit)")
@@ -481,39 +481,39 @@ struct UDPTests {
         defer { try? v4.close(); try? v6.close() }
         #expect(v4.underlyingProtocol == .datagram && v6.underlyingProtocol == .datagram)
         #expect(v4.networkType == .ipv4 && v6.networkType == .ipv6)
-        #expect(try SockBindings.getSocketType(v6.descriptor.rawValue) == SockBindings.SOCK_DGRAM)
-        #expect(try SockBindings.getSocketProtocol(v6.descriptor.rawValue) == SockBindings.IPPROTO_UDP)
+        #expect(try v6.option(.socketType) == Int(SockBindings.SOCK_DGRAM))
+        #expect(try v6.option(.socketProtocol) == Int(SockBindings.IPPROTO_UDP))
 
         // The reference's defaults.
-        #expect(try v4.reuseAddress && v4.reusePort)
-        #expect(try v6.reuseAddress && v6.reusePort)
-        #expect(try v4.zeroCopy)  // Linux >= 5.0; the test machine runs 6.x
+        #expect(try v4.option(.reuseAddress) && v4.option(.reusePort))
+        #expect(try v6.option(.reuseAddress) && v6.option(.reusePort))
+        #expect(try v4.option(.zeroCopy))  // Linux >= 5.0; the test machine runs 6.x
 
-        try v4.setReuseAddress(false)
-        try v4.setReusePort(false)
-        #expect(try !v4.reuseAddress && !v4.reusePort)
-        try v4.setZeroCopy(false)
-        #expect(try !v4.zeroCopy)
+        try v4.setOption(.reuseAddress, to: false)
+        try v4.setOption(.reusePort, to: false)
+        #expect(try !v4.option(.reuseAddress) && !v4.option(.reusePort))
+        try v4.setOption(.zeroCopy, to: false)
+        #expect(try !v4.option(.zeroCopy))
 
         // The kernel doubles buffer sizes.
-        try v4.setReceiveBufferSize(4_096)
-        #expect(try v4.receiveBufferSize == 8_192)
-        try v6.setSendBufferSize(16_384)
-        #expect(try v6.sendBufferSize == 32_768)
-        #expect(throws: SockError.invalidParameter) { try v4.setReceiveBufferSize(-1) }
-        #expect(throws: SockError.invalidParameter) { try v4.setSendBufferSize(Int(Int32.max) + 1) }
+        try v4.setOption(.receiveBufferSize, to: 4_096)
+        #expect(try v4.option(.receiveBufferSize) == 8_192)
+        try v6.setOption(.sendBufferSize, to: 16_384)
+        #expect(try v6.option(.sendBufferSize) == 32_768)
+        #expect(throws: SockError.invalidParameter) { try v4.setOption(.receiveBufferSize, to: -1) }
+        #expect(throws: SockError.invalidParameter) { try v4.setOption(.sendBufferSize, to: Int(Int32.max) + 1) }
 
-        try v4.setTypeOfService(0x20)
-        #expect(try v4.typeOfService == 0x20)
-        try v4.setTimeToLive(7)
-        #expect(try v4.timeToLive == 7)
-        #expect(throws: SockError.invalidParameter) { try v4.setTimeToLive(256) }
+        try v4.setOption(.typeOfService, to: 0x20)
+        #expect(try v4.option(.typeOfService) == 0x20)
+        try v4.setOption(.timeToLive, to: 7)
+        #expect(try v4.option(.timeToLive) == 7)
+        #expect(throws: SockError.invalidParameter) { try v4.setOption(.timeToLive, to: 256) }
 
-        try v6.setTrafficClass(0x28)
-        #expect(try v6.trafficClass == 0x28)
-        try v6.setHopLimit(9)
-        #expect(try v6.hopLimit == 9)
-        #expect(throws: SockError.invalidParameter) { try v6.setHopLimit(300) }
+        try v6.setOption(.trafficClass, to: 0x28)
+        #expect(try v6.option(.trafficClass) == 0x28)
+        try v6.setOption(.unicastHopLimit, to: 9)
+        #expect(try v6.option(.unicastHopLimit) == 9)
+        #expect(throws: SockError.invalidParameter) { try v6.setOption(.unicastHopLimit, to: 300) }
         #expect(try v6.takeError() == nil)
     }
 

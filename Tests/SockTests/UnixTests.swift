@@ -166,7 +166,7 @@ struct UnixTests {
             try? a.close()
             try? b.close()
         }
-        try a.setSendBufferSize(4096)
+        try a.setOption(.sendBufferSize, to: 4096)
         let big = TestBytes(count: 64 * 1024)
         let error = sockError { try a.write(big.bytes) }
         #expect(error == .messageTooLarge)
@@ -351,12 +351,11 @@ struct UnixTests {
             try? b.close()
         }
         let error = sockError {
-            try a.descriptor.withFileDescriptor { fd throws(SockError) in
-                try mappingErrno { () throws(SockErrno) in try SockBindings.setTCPNoDelay(fd, true) }
-            }
+            // A Unix socket is no TCPConfigurable: only a raw descriptor can try.
+            try a.descriptor.setOption(SocketOption<OptionScope.TCP, _, _>.noDelay, to: true)
         }
         #expect(error == .notSupported)
-        try a.setReceiveBufferSize(8192)
-        #expect(try a.receiveBufferSize == 16384)
+        try a.setOption(.receiveBufferSize, to: 8192)
+        #expect(try a.option(.receiveBufferSize) == 16384)
     }
 }

@@ -308,13 +308,13 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("option-get/TCP_NODELAY/sock", configuration: configuration(), closure: { benchmark in
         let client = tcp.get.client
         try measure(benchmark) {
-            for _ in benchmark.scaledIterations { blackHole(try client.noDelay) }
+            for _ in benchmark.scaledIterations { blackHole(try client.option(.noDelay)) }
         }
     }, setup: tcpSetup)
     Benchmark("option-get/TCP_NODELAY/accessor", configuration: configuration(), closure: { benchmark in
-        let fd = tcp.get.clientFD
+        let descriptor = tcp.get.client.descriptor
         try measure(benchmark) {
-            for _ in benchmark.scaledIterations { blackHole(try getTCPNoDelay(fd)) }
+            for _ in benchmark.scaledIterations { blackHole(try descriptor.option(SocketOption<OptionScope.TCP, _, _>.noDelay)) }
         }
     }, setup: tcpSetup)
     Benchmark("option-get/TCP_NODELAY/c", configuration: configuration(), closure: { benchmark in
@@ -330,13 +330,14 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("option-set/TCP_NODELAY/sock", configuration: configuration(), closure: { benchmark in
         let client = tcp.get.client
         try measure(benchmark) {
-            for _ in benchmark.scaledIterations { try client.setNoDelay(true) }
+            for _ in benchmark.scaledIterations { try client.setOption(.noDelay, to: true) }
         }
     }, setup: tcpSetup)
     Benchmark("option-set/TCP_NODELAY/accessor", configuration: configuration(), closure: { benchmark in
-        let fd = tcp.get.clientFD
+        // The key on the raw descriptor (what the generated accessor was).
+        let descriptor = tcp.get.client.descriptor
         try measure(benchmark) {
-            for _ in benchmark.scaledIterations { try setTCPNoDelay(fd, true) }
+            for _ in benchmark.scaledIterations { try descriptor.setOption(SocketOption<OptionScope.TCP, _, _>.noDelay, to: true) }
         }
     }, setup: tcpSetup)
     Benchmark("option-set/TCP_NODELAY/c", configuration: configuration(), closure: { benchmark in
@@ -357,10 +358,10 @@ let benchmarks: @Sendable () -> Void = {
         }
     }, setup: tcpSetup)
     Benchmark("tcp-info/read/accessor", configuration: configuration(), closure: { benchmark in
-        let f = tcp.get, fd = f.clientFD
+        let f = tcp.get, client = f.client
         try measure(benchmark) {
             for _ in benchmark.scaledIterations {
-                blackHole(try getTCPInfo(fd, into: &f.info))
+                blackHole(try client.option(.info, into: &f.info))
             }
             blackHole(f.info.tcpi_rtt)
         }
@@ -434,7 +435,7 @@ let benchmarks: @Sendable () -> Void = {
     })
     paired("option-get/TCP_NODELAY", setup: tcpSetup, sock: {
         let client = tcp.get.client
-        for _ in 0..<1000 { blackHole(try client.noDelay) }
+        for _ in 0..<1000 { blackHole(try client.option(.noDelay)) }
     }, c: {
         let fd = tcp.get.clientFD
         var value: CInt = 0
@@ -445,14 +446,14 @@ let benchmarks: @Sendable () -> Void = {
     })
     paired("option-set/TCP_NODELAY", setup: tcpSetup, sock: {
         let client = tcp.get.client
-        for _ in 0..<1000 { try client.setNoDelay(true) }
+        for _ in 0..<1000 { try client.setOption(.noDelay, to: true) }
     }, c: {
         let fd = tcp.get.clientFD
         for _ in 0..<1000 { blackHole(csr_setsockopt_int(fd, SockBindings.IPPROTO_TCP, SockBindings.TCP_NODELAY, 1)) }
     })
     paired("option-get/TCP_NODELAY-accessor", setup: tcpSetup, sock: {
-        let fd = tcp.get.clientFD
-        for _ in 0..<1000 { blackHole(try getTCPNoDelay(fd)) }
+        let descriptor = tcp.get.client.descriptor
+        for _ in 0..<1000 { blackHole(try descriptor.option(SocketOption<OptionScope.TCP, _, _>.noDelay)) }
     }, c: {
         let fd = tcp.get.clientFD
         var value: CInt = 0
@@ -462,15 +463,15 @@ let benchmarks: @Sendable () -> Void = {
         }
     })
     paired("option-set/TCP_NODELAY-accessor", setup: tcpSetup, sock: {
-        let fd = tcp.get.clientFD
-        for _ in 0..<1000 { try setTCPNoDelay(fd, true) }
+        let descriptor = tcp.get.client.descriptor
+        for _ in 0..<1000 { try descriptor.setOption(SocketOption<OptionScope.TCP, _, _>.noDelay, to: true) }
     }, c: {
         let fd = tcp.get.clientFD
         for _ in 0..<1000 { blackHole(csr_setsockopt_int(fd, SockBindings.IPPROTO_TCP, SockBindings.TCP_NODELAY, 1)) }
     })
     paired("tcp-info/read-accessor", setup: tcpSetup, sock: {
-        let f = tcp.get, fd = f.clientFD
-        for _ in 0..<1000 { blackHole(try getTCPInfo(fd, into: &f.info)) }
+        let f = tcp.get, client = f.client
+        for _ in 0..<1000 { blackHole(try client.option(.info, into: &f.info)) }
     }, c: {
         let f = tcp.get, fd = f.clientFD, info = f.rawInfo
         for _ in 0..<1000 {

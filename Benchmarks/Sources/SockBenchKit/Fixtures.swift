@@ -66,7 +66,7 @@ public final class UDPSendFixture: @unchecked Sendable {
         sender = try UDPConn<SockaddrInet4>.dial(to: destination)
         gsoSender = try UDPConn<SockaddrInet4>.dial(to: destination)
         unconnected = try UDPConn<SockaddrInet4>.listen(on: loopback4())
-        try gsoSender.setGSOSegmentSize(UDPSendFixture.datagramSize)
+        try gsoSender.setOption(.segmentSize, to: UDPSendFixture.datagramSize)
         payload = .allocate(byteCount: Self.datagramSize * Self.batch, alignment: 16)
         payload.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "d"))
         batch = try UDPMessageBatch<SockaddrInet4>(capacity: Self.batch)

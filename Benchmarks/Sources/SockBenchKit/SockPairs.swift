@@ -25,8 +25,8 @@ public func tcpPair() throws -> (TCPConn, TCPConn) {
     let client = try TCPConn.dial(to: try inet4(listener.address))
     listener.setDeadline(.after(.seconds(5)))
     guard case .completed(let server) = try listener.accept() else { throw BenchError("accept did not complete") }
-    try client.setNoDelay(true)
-    try server.setNoDelay(true)
+    try client.setOption(.noDelay, to: true)
+    try server.setOption(.noDelay, to: true)
     return (client, server)
 }
 

@@ -77,8 +77,8 @@ public struct KernelDiff {
         if !newlyAvailable.isEmpty || !gone.isEmpty {
             sections += 1
             out += "\nOptions of specs/options.spec:\n"
-            for option in newlyAvailable { out += "  + \(option.option) (get/set\(option.swiftName)) is defined only by the new headers\n" }
-            for option in gone { out += "  - \(option.option) (get/set\(option.swiftName)) is no longer defined\n" }
+            for option in newlyAvailable { out += "  + \(option.option) (SocketOption.\(option.swiftName)) is defined only by the new headers\n" }
+            for option in gone { out += "  - \(option.option) (SocketOption.\(option.swiftName)) is no longer defined\n" }
         }
         if sections == 0 { out += "\nno differences in the constants, structures and options of the specs\n" }
         return out

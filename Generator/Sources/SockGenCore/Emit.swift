@@ -38,6 +38,8 @@ public struct Emitter {
     public var supportTemplate: String
     public var bindingsDirectory = "Sources/SockBindings"
     public var testsDirectory = "Tests/SockBindingsTests"
+    /// Generated files of the runtime (module Sock): option keys, typed values, exports.
+    public var runtimeDirectory = "Sources/Sock/Generated"
     /// The model of the first architecture, kept so that a later run can
     /// report what changed (`sock-gen kernel-diff --from <snapshot>`).
     public var snapshotDirectory = "Generator/Snapshot"
@@ -60,7 +62,9 @@ public struct Emitter {
             OutputFile(path: "\(bindingsDirectory)/Constants.swift", contents: header + (try renderConstants())),
             OutputFile(path: "\(bindingsDirectory)/Structs.swift", contents: header + renderStructs(layouts)),
             OutputFile(path: "\(bindingsDirectory)/ControlMessages.swift", contents: header + (try renderControlMessages())),
-            OutputFile(path: "\(bindingsDirectory)/Options.swift", contents: header + (try renderOptions())),
+            OutputFile(path: "\(runtimeDirectory)/SocketOptionKeys.swift", contents: header + (try renderOptionKeys())),
+            OutputFile(path: "\(runtimeDirectory)/Types.swift", contents: header + (try renderTypes())),
+            OutputFile(path: "\(runtimeDirectory)/Exports.swift", contents: header + renderExports()),
             OutputFile(path: "\(testsDirectory)/GeneratedLayoutTests.swift", contents: header + renderLayoutTests(layouts)),
             OutputFile(path: "\(snapshotDirectory)/model-\(merged.arches[0]).json", contents: try snapshot(merged.models[0])),
         ]
@@ -358,83 +362,129 @@ public struct Emitter {
         """
     }
 
-    // MARK: - Options
+    // MARK: - Option keys (module Sock)
 
-    func renderOptions() throws(GeneratorError) -> String {
-        let structNames = namer.swiftNames
-        var out = "\n// Typed socket-option accessors, one pair per row of specs/options.spec.\n"
-        out += "// None allocates; failures throw the kernel's errno as `SockErrno` (typed throws).\n"
-        for option in specs.options.sorted(by: { $0.swiftName < $1.swiftName }) {
-            for name in [option.level, option.option] where !merged.constants.contains(where: { $0.name == name }) {
-                throw GeneratorError("\(option.location): unknown constant \(name): no group of specs/constants.spec selects it")
+    /// `SockBindings.NAME` as a C `int` (converted when the constant has another C type).
+    func cIntExpression(_ name: String) -> String {
+        let type = merged.constants.first { $0.name == name }.map { variant -> CIntegerType in
+            switch variant.variant {
+            case .shared(let constant): constant.type
+            case .perArch(let values): values[0].value.type
             }
-            for (name, variant) in merged.constants where name == option.level || name == option.option {
-                if case .perArch(let values) = variant, values.count != merged.arches.count {
-                    throw GeneratorError("\(option.location): \(name) is missing on some architectures (\(values.map(\.arch).joined(separator: ", ")) only)")
-                }
+        }
+        return type == .int ? "SockBindings.\(name)" : "CInt(truncatingIfNeeded: SockBindings.\(name))"
+    }
+
+    /// Fails unless `name` is a constant selected on every architecture.
+    func requireConstant(_ name: String, at location: SpecLocation) throws(GeneratorError) {
+        guard let entry = merged.constants.first(where: { $0.name == name }) else {
+            throw GeneratorError("\(location): unknown constant \(name): no group of specs/constants.spec selects it")
+        }
+        if case .perArch(let values) = entry.variant, values.count != merged.arches.count {
+            throw GeneratorError("\(location): \(name) is missing on some architectures (\(values.map(\.arch).joined(separator: ", ")) only)")
+        }
+    }
+
+    /// The Swift value type of an option.
+    func valueType(_ type: OptionType) -> String {
+        switch type {
+        case .bool: "Bool"
+        case .int, .count, .bytes: "Int"
+        case .uint: "UInt32"
+        case .seconds, .milliseconds, .microseconds, .timeval: "Duration"
+        case .string: "String"
+        case .structure(let tag), .address(let tag): namer.swiftNames[tag] ?? tag
+        }
+    }
+
+    func accessType(_ access: OptionAccess) -> String {
+        access == [.get, .set] ? "ReadWrite" : access.contains(.get) ? "ReadOnly" : "WriteOnly"
+    }
+
+    /// One line saying how the value is exchanged with the kernel.
+    func valueNote(_ type: OptionType) -> String {
+        switch type {
+        case .bool: "The value is a C `int`, 0 or 1."
+        case .int: "The value is a C `int`."
+        case .count: "The value is a C `int` count."
+        case .uint: "The value is a C `unsigned int`."
+        case .bytes: "The value is a C `int` number of bytes."
+        case .seconds: "The value is a C `int` of whole seconds (a duration set is rounded up to the next second)."
+        case .milliseconds: "The value is a C `int` of milliseconds (a duration set is rounded up to the next millisecond)."
+        case .microseconds: "The value is a C `int` of microseconds (a duration set is rounded up to the next microsecond)."
+        case .timeval: "The value is a `struct timeval` (a duration set is rounded up to the next microsecond)."
+        case .string: "The value is a NUL-terminated C string; reading it as a `String` allocates."
+        case .structure(let tag), .address(let tag): "The value is a `struct \(tag)`."
+        }
+    }
+
+    /// `Sources/Sock/Generated/SocketOptionKeys.swift`: one static key per
+    /// row of options.spec, grouped by scope, value type and access.
+    func renderOptionKeys() throws(GeneratorError) -> String {
+        var out = "\n// Typed socket-option keys, one per row of specs/options.spec. Use them with\n"
+        out += "// `option(_:)` and `setOption(_:to:)` of a socket whose kind accepts the key's scope.\n\n"
+        out += "import SockBindings\n"
+        var groups: [String: [OptionSpec]] = [:]
+        func groupKey(_ option: OptionSpec) -> String {
+            "\(OptionScope.allCases.firstIndex(of: option.scope)!)|\(valueType(option.type))|\(accessType(option.access))"
+        }
+        for option in specs.options {
+            try requireConstant(option.level, at: option.location)
+            try requireConstant(option.option, at: option.location)
+            groups[groupKey(option), default: []].append(option)
+        }
+        for key in groups.keys.sorted() {
+            let members = groups[key]!.sorted { $0.swiftName < $1.swiftName }
+            let first = members[0]
+            out += "\nextension SocketOption where Scope == OptionScope.\(first.scope.rawValue), Value == \(valueType(first.type)), Access == OptionAccess.\(accessType(first.access)) {\n"
+            for (index, option) in members.enumerated() {
+                if index > 0 { out += "\n" }
+                out += "    /// \(option.doc)\n    ///\n"
+                out += "    /// \(valueNote(option.type))\n"
+                out += "    /// The C option is `\(option.option)` at level `\(option.level)`, Linux \(option.minimumKernel) and later.\n"
+                out += "    @inlinable\n    public static var \(option.swiftName): Self {\n"
+                out += "        Self(level: \(cIntExpression(option.level)), name: \(cIntExpression(option.option)), unit: .\(option.type.unit))\n    }\n"
             }
-            func intValue(_ name: String) -> String {
-                let type = merged.constants.first { $0.name == name }.map { variant -> CIntegerType in
-                    switch variant.variant {
-                    case .shared(let constant): constant.type
-                    case .perArch(let values): values[0].value.type
-                    }
-                }
-                return type == .int ? name : "CInt(truncatingIfNeeded: \(name))"
-            }
-            let level = intValue(option.level)
-            let optionName = intValue(option.option)
-            let place = "`\(option.option)` at level `\(option.level)`, Linux \(option.minimumKernel) and later"
-            let args = "fd, level: \(level), name: \(optionName)"
-            let doc = option.doc
-            if option.access.contains(.get) {
-                out += "\n/// Reads \(place).\n///\n/// \(doc)\n"
-                switch option.type {
-                case .bool:
-                    out += "@inlinable\npublic func get\(option.swiftName)(_ fd: CInt) throws(SockErrno) -> Bool {\n    try socketOptionInt32(\(args)) != 0\n}\n"
-                case .int, .seconds, .bytes:
-                    out += unitNote(option.type)
-                    out += "@inlinable\npublic func get\(option.swiftName)(_ fd: CInt) throws(SockErrno) -> CInt {\n    try socketOptionInt32(\(args))\n}\n"
-                case .uint, .milliseconds:
-                    out += unitNote(option.type)
-                    out += "@inlinable\npublic func get\(option.swiftName)(_ fd: CInt) throws(SockErrno) -> CUnsignedInt {\n    CUnsignedInt(bitPattern: try socketOptionInt32(\(args)))\n}\n"
-                case .string:
-                    out += "/// - Returns: The length of the string written to `buffer`, without a NUL.\n"
-                    out += "@inlinable\npublic func get\(option.swiftName)(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws(SockErrno) -> Int {\n    try socketOptionString(\(args), into: buffer)\n}\n"
-                case .structure(let tag), .address(let tag):
-                    let type = structNames[tag] ?? tag
-                    out += "/// - Returns: How many bytes the kernel filled; a kernel older than the headers\n///   fills fewer than `MemoryLayout<\(type)>.size`, and the rest of `value` is unchanged.\n"
-                    out += "@inlinable\npublic func get\(option.swiftName)(_ fd: CInt, into value: inout \(type)) throws(SockErrno) -> Int {\n    try socketOptionValue(\(args), into: &value)\n}\n"
-                }
-            }
-            if option.access.contains(.set) {
-                out += "\n/// Sets \(place).\n///\n/// \(doc)\n"
-                switch option.type {
-                case .bool:
-                    out += "@inlinable\npublic func set\(option.swiftName)(_ fd: CInt, _ value: Bool) throws(SockErrno) {\n    try setSocketOptionInt32(\(args), value ? 1 : 0)\n}\n"
-                case .int, .seconds, .bytes:
-                    out += unitNote(option.type)
-                    out += "@inlinable\npublic func set\(option.swiftName)(_ fd: CInt, _ value: CInt) throws(SockErrno) {\n    try setSocketOptionInt32(\(args), value)\n}\n"
-                case .uint, .milliseconds:
-                    out += unitNote(option.type)
-                    out += "@inlinable\npublic func set\(option.swiftName)(_ fd: CInt, _ value: CUnsignedInt) throws(SockErrno) {\n    try setSocketOptionInt32(\(args), CInt(bitPattern: value))\n}\n"
-                case .string:
-                    out += "@inlinable\npublic func set\(option.swiftName)(_ fd: CInt, _ value: String) throws(SockErrno) {\n    try setSocketOptionString(\(args), value)\n}\n"
-                case .structure(let tag), .address(let tag):
-                    out += "@inlinable\npublic func set\(option.swiftName)(_ fd: CInt, _ value: \(structNames[tag] ?? tag)) throws(SockErrno) {\n    try setSocketOptionValue(\(args), value)\n}\n"
-                }
-            }
+            out += "}\n"
         }
         return out
     }
 
-    func unitNote(_ type: OptionType) -> String {
-        switch type {
-        case .seconds: "/// The value is in seconds.\n"
-        case .milliseconds: "/// The value is in milliseconds.\n"
-        case .bytes: "/// The value is in bytes.\n"
-        default: ""
+    // MARK: - Typed values (module Sock)
+
+    /// `Sources/Sock/Generated/Types.swift`: the structs of types.spec.
+    func renderTypes() throws(GeneratorError) -> String {
+        var out = "\n// Typed Swift values of C constants, from specs/types.spec.\n\nimport SockBindings\n"
+        for type in specs.types.sorted(by: { $0.name < $1.name }) {
+            for member in type.members { try requireConstant(member.cName, at: member.location) }
+            out += "\n/// \(type.doc)\n///\n/// Its raw value is the C `int` constant; every known value is a static property.\n"
+            out += "public struct \(type.name): \(type.isOptionSet ? "OptionSet" : "RawRepresentable"), Hashable, Sendable {\n"
+            out += "    /// The C value.\n    public var rawValue: CInt\n\n"
+            out += "    /// Wraps a C value.\n    @inlinable\n    public init(rawValue: CInt) { self.rawValue = rawValue }\n"
+            for member in type.members.sorted(by: { $0.swiftName < $1.swiftName }) {
+                out += "\n    /// \(member.doc)\n    ///\n    /// The C constant is `\(member.cName)`.\n"
+                out += "    @inlinable\n    public static var \(member.swiftName): \(type.name) { \(type.name)(rawValue: \(cIntExpression(member.cName))) }\n"
+            }
+            out += "}\n"
         }
+        return out
+    }
+
+    // MARK: - Exports (module Sock)
+
+    /// `Sources/Sock/Generated/Exports.swift`: the generated structures (Swift
+    /// names that never clash with the C library's) and `SockErrno`, re-exported
+    /// one by one, and the option-value conformance of the struct-valued options.
+    func renderExports() -> String {
+        var out = "\n// What `import Sock` re-exports from SockBindings: the generated structures\n"
+        out += "// and SockErrno, one by one. The C-named constants are not re-exported (they\n"
+        out += "// would clash with the C library's); use `import SockBindings` for them.\n\n"
+        let names = Set(specs.structs.map(\.swiftName)).union(["SockErrno"]).sorted()
+        for name in names { out += "@_exported import struct SockBindings.\(name)\n" }
+        let optionStructs = Set(specs.options.compactMap { $0.type.structName.map { namer.swiftNames[$0] ?? $0 } }).sorted()
+        out += "\n// Structures that are values of socket options (specs/options.spec).\n"
+        for name in optionStructs { out += "extension \(name): SocketOptionStruct {}\n" }
+        return out
     }
 
     // MARK: - Layout tests

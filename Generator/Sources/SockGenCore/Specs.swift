@@ -55,20 +55,25 @@ public struct StructSpec: Sendable {
     public var location: SpecLocation
 }
 
-/// The value type of a socket option.
+/// The value type of a socket option, with its unit.
 public enum OptionType: Sendable, Hashable {
-    case bool, int, uint, seconds, milliseconds, bytes, string
+    case bool, int, count, uint, bytes, seconds, milliseconds, microseconds, timeval, string
     case structure(String)
     case address(String)
+
+    static let spellings = "bool, int, count, uint, bytes, seconds, milliseconds, microseconds, timeval, string, struct:NAME, address:NAME"
 
     init?(spec: String) {
         switch spec {
         case "bool": self = .bool
         case "int": self = .int
+        case "count": self = .count
         case "uint": self = .uint
+        case "bytes": self = .bytes
         case "seconds": self = .seconds
         case "milliseconds": self = .milliseconds
-        case "bytes": self = .bytes
+        case "microseconds": self = .microseconds
+        case "timeval": self = .timeval
         case "string": self = .string
         default:
             if spec.hasPrefix("struct:"), spec.count > 7 { self = .structure(String(spec.dropFirst(7))) }
@@ -89,13 +94,29 @@ public enum OptionType: Sendable, Hashable {
         switch self {
         case .bool: "bool"
         case .int: "int"
+        case .count: "count"
         case .uint: "uint"
+        case .bytes: "bytes"
         case .seconds: "seconds"
         case .milliseconds: "milliseconds"
-        case .bytes: "bytes"
+        case .microseconds: "microseconds"
+        case .timeval: "timeval"
         case .string: "string"
         case .structure(let name): "struct:\(name)"
         case .address(let name): "address:\(name)"
+        }
+    }
+
+    /// The case of the runtime's `OptionUnit` that the key carries.
+    public var unit: String {
+        switch self {
+        case .count: "count"
+        case .bytes: "bytes"
+        case .seconds: "seconds"
+        case .milliseconds: "milliseconds"
+        case .microseconds: "microseconds"
+        case .timeval: "timeval"
+        default: "none"
         }
     }
 }
@@ -108,15 +129,60 @@ public struct OptionAccess: OptionSet, Sendable, Hashable {
     public static let set = OptionAccess(rawValue: 2)
 }
 
+/// Which sockets accept an option: the runtime's `OptionScope` phantom types,
+/// derived from the option's level.
+public enum OptionScope: String, Sendable, Hashable, CaseIterable {
+    case socket = "Socket", ip = "IP", ipv6 = "IPv6", tcp = "TCP", udp = "UDP", sctp = "SCTP"
+
+    /// The scope of options at `level` (a constant name), or nil.
+    public init?(level: String) {
+        switch level {
+        case "SOL_SOCKET": self = .socket
+        case "IPPROTO_IP", "SOL_IP": self = .ip
+        case "IPPROTO_IPV6", "SOL_IPV6": self = .ipv6
+        case "IPPROTO_TCP", "SOL_TCP": self = .tcp
+        case "IPPROTO_UDP", "SOL_UDP": self = .udp
+        case "IPPROTO_SCTP", "SOL_SCTP": self = .sctp
+        default: return nil
+        }
+    }
+
+    /// Whether one socket type can see options of both scopes (so their
+    /// names must differ): every socket sees `Socket`; every IP socket sees
+    /// both `IP` and `IPv6`.
+    func overlaps(_ other: OptionScope) -> Bool {
+        self == other || self == .socket || other == .socket
+            || Set([self, other]) == [.ip, .ipv6]
+    }
+}
+
 /// One row of the option table.
 public struct OptionSpec: Sendable {
     public var level: String
     public var option: String
     public var type: OptionType
     public var access: OptionAccess
+    public var scope: OptionScope
+    /// The Swift key name (lowerCamelCase).
     public var swiftName: String
     public var minimumKernel: String
     public var doc: String
+    public var location: SpecLocation
+}
+
+/// One typed Swift value of `types.spec`: a struct of C `int` raw values.
+public struct TypeSpec: Sendable {
+    public struct Member: Sendable {
+        public var cName: String
+        public var swiftName: String
+        public var doc: String
+        public var location: SpecLocation
+    }
+    public var name: String
+    /// `OptionSet` (values combine) or a plain value.
+    public var isOptionSet: Bool
+    public var doc: String
+    public var members: [Member]
     public var location: SpecLocation
 }
 
@@ -126,6 +192,7 @@ public struct Specs: Sendable {
     public var groups: [ConstantGroup]
     public var structs: [StructSpec]
     public var options: [OptionSpec]
+    public var types: [TypeSpec] = []
 
     public func unit(named name: String) -> HeaderUnit? { units.first { $0.name == name } }
 
@@ -139,7 +206,10 @@ public struct Specs: Sendable {
         let groups = try parseGroups(read("constants.spec"), units: units)
         let structs = try parseStructs(read("structs.spec"), units: units)
         let options = try parseOptions(read("options.spec"), structs: structs)
-        return Specs(units: units, groups: groups, structs: structs, options: options)
+        // types.spec is optional, so that a specs directory without typed values still loads.
+        let typesPath = directory + "/types.spec"
+        let types = readTextFile(typesPath) == nil ? [] : try parseTypes(read("types.spec"))
+        return Specs(units: units, groups: groups, structs: structs, options: options, types: types)
     }
 }
 
@@ -273,13 +343,25 @@ private func parseStructs(_ file: SpecFile, units: [HeaderUnit]) throws(Generato
 
 private func parseOptions(_ file: SpecFile, structs: [StructSpec]) throws(GeneratorError) -> [OptionSpec] {
     var options: [OptionSpec] = []
+    // `scope LEVEL Scope` lines add levels beyond the built-in ones.
+    var extraScopes: [String: OptionScope] = [:]
     for (number, text) in file.lines {
         let columns = words(text)
+        if columns.first == "scope" {
+            guard columns.count == 3, let scope = OptionScope(rawValue: columns[2]) else {
+                throw file.error(number, "expected 'scope LEVEL Scope' with Scope one of \(OptionScope.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            extraScopes[columns[1]] = scope
+            continue
+        }
         guard columns.count >= 7 else {
-            throw file.error(number, "expected 'level option type access SwiftName kernel doc...', found '\(text)'")
+            throw file.error(number, "expected 'level option type access swiftName kernel doc...', found '\(text)'")
+        }
+        guard let scope = OptionScope(level: columns[0]) ?? extraScopes[columns[0]] else {
+            throw file.error(number, "unknown level '\(columns[0])' (SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, their SOL_ spellings, or one named by an earlier 'scope LEVEL Scope' line)")
         }
         guard let type = OptionType(spec: columns[2]) else {
-            throw file.error(number, "unknown option type '\(columns[2])' (bool, int, uint, seconds, milliseconds, bytes, string, struct:NAME, address:NAME)")
+            throw file.error(number, "unknown option type '\(columns[2])' (\(OptionType.spellings))")
         }
         if let name = type.structName, !structs.contains(where: { $0.cName == name }) {
             throw file.error(number, "struct \(name) is not declared in structs.spec")
@@ -292,20 +374,68 @@ private func parseOptions(_ file: SpecFile, structs: [StructSpec]) throws(Genera
         default: throw file.error(number, "unknown access '\(columns[3])' (get, set, both)")
         }
         let swiftName = columns[4]
-        guard let first = swiftName.first, first.isUppercase, swiftName.allSatisfy({ $0.isLetter || $0.isNumber }) else {
-            throw file.error(number, "Swift name '\(swiftName)' must be UpperCamelCase letters and digits")
+        guard let first = swiftName.first, first.isLowercase, swiftName.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            throw file.error(number, "Swift name '\(swiftName)' must be lowerCamelCase letters and digits")
         }
-        if options.contains(where: { $0.swiftName == swiftName }) {
-            throw file.error(number, "Swift name \(swiftName) is used twice")
+        if let other = options.first(where: { $0.swiftName == swiftName && $0.scope.overlaps(scope) }) {
+            throw file.error(number, other.scope == scope
+                ? "Swift name \(swiftName) is used twice at level \(other.level)"
+                : "Swift name \(swiftName) is also used at level \(other.level) (\(other.location)), and one socket sees both levels")
         }
         guard columns[5].first?.isNumber == true else {
             throw file.error(number, "minimum kernel '\(columns[5])' is not a version such as 4.18")
         }
-        options.append(OptionSpec(level: columns[0], option: columns[1], type: type, access: access,
+        options.append(OptionSpec(level: columns[0], option: columns[1], type: type, access: access, scope: scope,
                                   swiftName: swiftName, minimumKernel: columns[5],
                                   doc: columns[6...].joined(separator: " "), location: file.location(number)))
     }
     return options
+}
+
+/// `types.spec`: `[TypeName]` sections with `kind` and `doc` keys, then
+/// member lines `C_NAME swiftName doc...`.
+private func parseTypes(_ file: SpecFile) throws(GeneratorError) -> [TypeSpec] {
+    var types: [TypeSpec] = []
+    for (number, text) in file.lines {
+        if text.hasPrefix("[") {
+            guard text.hasSuffix("]"), text.count > 2 else { throw file.error(number, "malformed section header '\(text)'") }
+            let name = String(text.dropFirst().dropLast())
+            guard let first = name.first, first.isUppercase, name.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+                throw file.error(number, "type name '\(name)' must be UpperCamelCase letters and digits")
+            }
+            if types.contains(where: { $0.name == name }) { throw file.error(number, "section [\(name)] appears twice") }
+            types.append(TypeSpec(name: name, isOptionSet: false, doc: "", members: [], location: file.location(number)))
+            continue
+        }
+        guard !types.isEmpty else { throw file.error(number, "expected a [TypeName] section before '\(text)'") }
+        if let equals = text.firstIndex(of: "="), ["kind", "doc"].contains(text[..<equals].trimmingBlanks()) {
+            let key = text[..<equals].trimmingBlanks()
+            let value = text[text.index(after: equals)...].trimmingBlanks()
+            switch key {
+            case "kind":
+                guard value == "values" || value == "options" else { throw file.error(number, "unknown kind '\(value)' (values, options)") }
+                types[types.count - 1].isOptionSet = value == "options"
+            case "doc": types[types.count - 1].doc = value
+            default: break
+            }
+            continue
+        }
+        let columns = words(text)
+        guard columns.count >= 3 else { throw file.error(number, "expected 'C_NAME swiftName doc...', found '\(text)'") }
+        let swiftName = columns[1]
+        guard let first = swiftName.first, first.isLowercase, swiftName.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            throw file.error(number, "Swift name '\(swiftName)' must be lowerCamelCase letters and digits")
+        }
+        if types[types.count - 1].members.contains(where: { $0.swiftName == swiftName }) {
+            throw file.error(number, "Swift name \(swiftName) is used twice in [\(types[types.count - 1].name)]")
+        }
+        types[types.count - 1].members.append(.init(cName: columns[0], swiftName: swiftName,
+                                                   doc: columns[2...].joined(separator: " "), location: file.location(number)))
+    }
+    for type in types where type.doc.isEmpty {
+        throw GeneratorError("\(type.location): [\(type.name)] needs a doc = line")
+    }
+    return types
 }
 
 extension StringProtocol {

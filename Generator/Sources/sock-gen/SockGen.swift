@@ -1,4 +1,4 @@
-// sock-gen: generates Sock's bindings (Sources/SockBindings) from the kernel
+// sock-gen: generates Sock's bindings (Sources/SockBindings, Sources/Sock/Generated) from the kernel
 // and libc headers. See `sock-gen --help` and specs/README.md.
 import ArgumentParser
 import Foundation
@@ -12,7 +12,7 @@ struct SockGen: ParsableCommand {
         discussion: """
         Reads the specs (specs/*.spec), parses the pinned headers with libclang once \
         per target architecture, cross-checks every value and layout with a C compiler, \
-        and writes Sources/SockBindings/*.swift and the layout tests. Usually run through \
+        and writes Sources/SockBindings/*.swift, Sources/Sock/Generated/*.swift and the layout tests. Usually run through \
         `make generate`, which downloads the headers first.
         """,
         subcommands: [Generate.self, KernelDiffCommand.self],

@@ -25,7 +25,8 @@ import Testing
         #expect(first.map(\.path) == [
             "Sources/SockBindings/Support.swift", "Sources/SockBindings/Inputs.swift",
             "Sources/SockBindings/Constants.swift", "Sources/SockBindings/Structs.swift",
-            "Sources/SockBindings/ControlMessages.swift", "Sources/SockBindings/Options.swift",
+            "Sources/SockBindings/ControlMessages.swift", "Sources/Sock/Generated/SocketOptionKeys.swift",
+            "Sources/Sock/Generated/Types.swift", "Sources/Sock/Generated/Exports.swift",
             "Tests/SockBindingsTests/GeneratedLayoutTests.swift", "Generator/Snapshot/model-x86_64.json",
         ])
         for file in first where !file.path.hasSuffix(".json") {
@@ -247,20 +248,69 @@ import Testing
                           "public struct UNamed"])
     }
 
-    @Test func optionAccessors() throws {
-        let options = try emitter(specs, [model]).file("Options.swift")
-        #expect(options.contains("""
-            /// Reads `FX_OPTION` at level `FX_LEVEL`, Linux 1.0 and later.
-            ///
-            /// A fixture option.
-            @inlinable
-            public func getFixOption(_ fd: CInt) throws(SockErrno) -> CInt {
-                try socketOptionInt32(fd, level: FX_LEVEL, name: FX_OPTION)
+    @Test func optionKeys() throws {
+        let keys = try emitter(specs, [model]).file("SocketOptionKeys.swift")
+        #expect(keys.contains("""
+            extension SocketOption where Scope == OptionScope.TCP, Value == Duration, Access == OptionAccess.ReadWrite {
+                /// A fixture option.
+                ///
+                /// The value is a C `int` of whole seconds (a duration set is rounded up to the next second).
+                /// The C option is `FX_OPTION` at level `FX_LEVEL`, Linux 1.0 and later.
+                @inlinable
+                public static var fixOption: Self {
+                    Self(level: SockBindings.FX_LEVEL, name: SockBindings.FX_OPTION, unit: .seconds)
+                }
             }
             """))
-        #expect(options.contains("public func setFixOption(_ fd: CInt, _ value: CInt) throws(SockErrno) {\n    try setSocketOptionInt32(fd, level: FX_LEVEL, name: FX_OPTION, value)\n}\n"))
-        // A constant that is not a C int is converted; a get-only option has no setter.
-        #expect(options.contains("public func getFixStruct(_ fd: CInt, into value: inout Al8) throws(SockErrno) -> Int {\n    try socketOptionValue(fd, level: FX_LEVEL, name: CInt(truncatingIfNeeded: FX_CAST), into: &value)\n}\n"))
-        #expect(!options.contains("setFixStruct"))
+        // A constant that is not a C int is converted; a get-only option is ReadOnly.
+        #expect(keys.contains("""
+            extension SocketOption where Scope == OptionScope.TCP, Value == Al8, Access == OptionAccess.ReadOnly {
+            """))
+        #expect(keys.contains("Self(level: SockBindings.FX_LEVEL, name: CInt(truncatingIfNeeded: SockBindings.FX_CAST), unit: .none)"))
+        // Exports: every structure and SockErrno one by one; option structures conform.
+        let exports = try emitter(specs, [model]).file("Exports.swift")
+        #expect(exports.contains("@_exported import struct SockBindings.Al8\n"))
+        #expect(exports.contains("@_exported import struct SockBindings.SockErrno\n"))
+        #expect(!exports.contains("@_exported import SockBindings"))
+        #expect(exports.contains("extension Al8: SocketOptionStruct {}\n"))
+        #expect(!exports.contains("extension Bits: SocketOptionStruct"))
+    }
+
+    @Test func typedValues() throws {
+        var texts = SpecTexts.fixture
+        texts.types = """
+            # A plain value type and an option set.
+            [Color]
+            kind = values
+            doc = A color.
+            COLOR_RED    red    Red, the first.
+            FX_OPTION    seven  Seven = 7.
+
+            [Flags]
+            kind = options
+            doc = Some flags.
+            FX_LEVEL  level  A flag.
+            """
+        let specs = try texts.load()
+        let types = try emitter(specs, [try HeaderParser(resourceDirectory: nil).model(for: Fixtures.x86_64, specs: specs)]).file("Types.swift")
+        #expect(types.contains("""
+            /// A color.
+            ///
+            /// Its raw value is the C `int` constant; every known value is a static property.
+            public struct Color: RawRepresentable, Hashable, Sendable {
+            """))
+        #expect(types.contains("""
+                /// Red, the first.
+                ///
+                /// The C constant is `COLOR_RED`.
+                @inlinable
+                public static var red: Color { Color(rawValue: SockBindings.COLOR_RED) }
+            """))
+        #expect(types.contains("public struct Flags: OptionSet, Hashable, Sendable {"))
+        // Members sorted by Swift name; a doc with "=" is still a member line.
+        #expect(types.contains("public static var seven: Color"))
+        let red = try #require(types.range(of: "static var red"))
+        let seven = try #require(types.range(of: "static var seven"))
+        #expect(red.lowerBound < seven.lowerBound)
     }
 }

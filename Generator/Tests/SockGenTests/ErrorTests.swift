@@ -55,7 +55,7 @@ import Testing
             names = TCP_INFO
             """
         texts.structs = "tcp_info  TCPInfo  uapi  TCP statistics."
-        texts.options = "SOL_TCP  TCP_INFO  struct:tcp_info  get  TCPInfo  2.4  Statistics."
+        texts.options = "SOL_TCP  TCP_INFO  struct:tcp_info  get  info  2.4  Statistics."
         let specs = try texts.load()
         let model = try parser.model(for: Fixtures.x86_64, specs: specs)
         #expect(model.constants["SOL_TCP"]?.value == 6)
@@ -67,8 +67,9 @@ import Testing
         #expect(info.header == "linux/tcp.h")
         #expect(info.size == 8)
         #expect(info.fields.map(\.name) == ["tcpi_state", "tcpi_rtt"])
-        let options = try emitter(specs, [model]).file("Options.swift")
-        #expect(options.contains("public func getTCPInfo(_ fd: CInt, into value: inout TCPInfo) throws(SockErrno) -> Int {"))
+        let keys = try emitter(specs, [model]).file("SocketOptionKeys.swift")
+        #expect(keys.contains("extension SocketOption where Scope == OptionScope.TCP, Value == TCPInfo, Access == OptionAccess.ReadOnly {"))
+        #expect(keys.contains("Self(level: SockBindings.SOL_TCP, name: SockBindings.TCP_INFO, unit: .none)"))
 
         texts.structs = "tcp_info  TCPInfo  libc  TCP statistics."
         let libc = try parser.model(for: Fixtures.x86_64, specs: texts.load())
@@ -103,13 +104,13 @@ import Testing
     @Test func optionConstantInNoGroup() throws {
         var texts = SpecTexts()
         texts.options = """
-            # level   option        type  access  swift name  kernel  doc
-            FX_LEVEL  FX_OPTION     int   both    FixOption   1.0     A fixture option.
-            FX_LEVEL  FX_NO_SUCH    int   get     NoSuch      1.0     Not defined anywhere.
+            scope FX_LEVEL Socket
+            FX_LEVEL  FX_OPTION     int   both    fixOption   1.0     A fixture option.
+            FX_LEVEL  FX_NO_SUCH    int   get     noSuch      1.0     Not defined anywhere.
             """
         let specs = try texts.load()
         let model = try parser.model(for: Fixtures.x86_64, specs: specs)
-        let message = try #require(failure { try emitter(specs, [model]).renderOptions() })
+        let message = try #require(failure { try emitter(specs, [model]).renderOptionKeys() })
         let line = lineNumber(of: "FX_NO_SUCH", in: texts.options)
         #expect(line == 3)
         #expect(message == "specs/options.spec:3: unknown constant FX_NO_SUCH: no group of specs/constants.spec selects it")
@@ -122,8 +123,8 @@ import Testing
         let x86 = try parser.model(for: Fixtures.x86_64, specs: specs)
         var other = x86.renamed("arm64", triple: "aarch64-linux-gnu")
         other.constants["FX_LEVEL"] = nil
-        let message = try #require(failure { try emitter(specs, [x86, other]).renderOptions() })
-        #expect(message == "specs/options.spec:1: FX_LEVEL is missing on some architectures (x86_64 only)")
+        let message = try #require(failure { try emitter(specs, [x86, other]).renderOptionKeys() })
+        #expect(message == "specs/options.spec:2: FX_LEVEL is missing on some architectures (x86_64 only)")
     }
 
     @Test func structNotDefinedByTheHeaders() throws {
@@ -196,28 +197,55 @@ import Testing
 
     static let mistakes: [SpecMistake] = [
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  int      both  FixOption  1.0  A fixture option.
-            FX_LEVEL  FX_CAST    integer  get   Cast       1.0  An unknown type.
+            SOL_SOCKET  FX_OPTION  int      both  fixOption  1.0  A fixture option.
+            SOL_SOCKET  FX_CAST    integer  get   cast       1.0  An unknown type.
             """, line: 2, message: "unknown option type 'integer'"),
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  struct:nope  get  FixOption  1.0  A struct that structs.spec does not list.
+            SOL_SOCKET  FX_OPTION  struct:nope  get  fixOption  1.0  A struct that structs.spec does not list.
             """, line: 1, message: "struct nope is not declared in structs.spec"),
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  int  sometimes  FixOption  1.0  Bad access.
+            SOL_SOCKET  FX_OPTION  int  sometimes  fixOption  1.0  Bad access.
             """, line: 1, message: "unknown access 'sometimes' (get, set, both)"),
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  int  both  fixOption  1.0  Lower camel case.
-            """, line: 1, message: "Swift name 'fixOption' must be UpperCamelCase letters and digits"),
+            SOL_SOCKET  FX_OPTION  int  both  FixOption  1.0  Upper camel case.
+            """, line: 1, message: "Swift name 'FixOption' must be lowerCamelCase letters and digits"),
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  int  both  FixOption  1.0  Once.
-            FX_LEVEL  FX_CAST    int  both  FixOption  1.0  Twice.
-            """, line: 2, message: "Swift name FixOption is used twice"),
+            IPPROTO_TCP  FX_OPTION  int  both  fixOption  1.0  Once.
+            IPPROTO_TCP  FX_CAST    int  both  fixOption  1.0  Twice.
+            """, line: 2, message: "Swift name fixOption is used twice at level IPPROTO_TCP"),
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  int  both  FixOption  latest  Not a version.
+            IPPROTO_IP    FX_OPTION  int  both  fixOption  1.0  IPv4.
+            IPPROTO_IPV6  FX_CAST    int  both  fixOption  1.0  IPv6: every IP socket sees both.
+            """, line: 2, message: "Swift name fixOption is also used at level IPPROTO_IP (specs/options.spec:1), and one socket sees both levels"),
+        SpecMistake(file: "options.spec", text: """
+            SOL_SOCKET   FX_OPTION  int  both  fixOption  1.0  Socket level: every socket sees it.
+            IPPROTO_TCP  FX_CAST    int  both  fixOption  1.0  TCP.
+            """, line: 2, message: "Swift name fixOption is also used at level SOL_SOCKET (specs/options.spec:1), and one socket sees both levels"),
+        SpecMistake(file: "options.spec", text: """
+            FX_LEVEL  FX_OPTION  int  both  fixOption  1.0  No scope for this level.
+            """, line: 1, message: "unknown level 'FX_LEVEL'"),
+        SpecMistake(file: "options.spec", text: """
+            scope FX_LEVEL Kernel
+            """, line: 1, message: "expected 'scope LEVEL Scope' with Scope one of Socket, IP, IPv6, TCP, UDP, SCTP"),
+        SpecMistake(file: "options.spec", text: """
+            SOL_SOCKET  FX_OPTION  int  both  fixOption  latest  Not a version.
             """, line: 1, message: "minimum kernel 'latest' is not a version such as 4.18"),
         SpecMistake(file: "options.spec", text: """
-            FX_LEVEL  FX_OPTION  int  both
-            """, line: 1, message: "expected 'level option type access SwiftName kernel doc...'"),
+            SOL_SOCKET  FX_OPTION  int  both
+            """, line: 1, message: "expected 'level option type access swiftName kernel doc...'"),
+        SpecMistake(file: "types.spec", text: """
+            COLOR_RED  red  A member before any section.
+            """, line: 1, message: "expected a [TypeName] section before 'COLOR_RED  red  A member before any section.'"),
+        SpecMistake(file: "types.spec", text: """
+            [Color]
+            kind = values
+            doc = A color.
+            COLOR_RED  Red  Upper camel case.
+            """, line: 4, message: "Swift name 'Red' must be lowerCamelCase letters and digits"),
+        SpecMistake(file: "types.spec", text: """
+            [Color]
+            kind = bits
+            """, line: 2, message: "unknown kind 'bits' (values, options)"),
         SpecMistake(file: "constants.spec", text: """
             [fx]
             tu = fix
@@ -269,6 +297,7 @@ import Testing
         var texts = SpecTexts()
         switch mistake.file {
         case "options.spec": texts.options = mistake.text
+        case "types.spec": texts.types = mistake.text
         case "constants.spec": texts.constants = mistake.text
         case "headers.spec": texts.headers = mistake.text
         default: texts.structs = mistake.text

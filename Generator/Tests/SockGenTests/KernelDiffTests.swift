@@ -22,8 +22,9 @@ import Testing
             """
         texts.structs = "kd_info  KDInfo  kd  Fake statistics."
         texts.options = """
-            KD_LEVEL  KD_OPT_OLD  int  both  OldOption  1.0  An old option.
-            KD_LEVEL  KD_OPT_NEW  int  both  NewOption  7.0  A new option.
+            scope KD_LEVEL Socket
+            KD_LEVEL  KD_OPT_OLD  int  both  oldOption  1.0  An old option.
+            KD_LEVEL  KD_OPT_NEW  int  both  newOption  7.0  A new option.
             """
         specs = try texts.load()
         // Like `sock-gen kernel-diff`: an older tree may lack required names.
@@ -63,7 +64,7 @@ import Testing
               + fresh (bit 80, 1 bits)
 
             Options of specs/options.spec:
-              + KD_OPT_NEW (get/setNewOption) is defined only by the new headers
+              + KD_OPT_NEW (SocketOption.newOption) is defined only by the new headers
 
             """)
         #expect(!report.contains("KD_SAME"))
@@ -76,7 +77,7 @@ import Testing
         #expect(report.contains("Constants added (1):\n  + KD_REMOVED = 3 (int, [kd])\n"))
         #expect(report.contains("  ~ KD_CHANGED: 11 (int) -> 10 (int)\n"))
         #expect(report.contains("struct kd_info (KDInfo):\n  size 12 -> 8 bytes, alignment 4 -> 4\n  - c (byte 8, 2 bytes)\n  - fresh (bit 80, 1 bits)\n"))
-        #expect(report.contains("  - KD_OPT_NEW (get/setNewOption) is no longer defined\n"))
+        #expect(report.contains("  - KD_OPT_NEW (SocketOption.newOption) is no longer defined\n"))
     }
 
     @Test func changedFieldIsReported() throws {

@@ -139,8 +139,12 @@ struct SpecTexts {
         al8     Al8     fix   An 8-aligned structure.
         """
     var options = """
-        FX_LEVEL  FX_OPTION  int  both  FixOption  1.0  A fixture option.
+        scope FX_LEVEL Socket
+        FX_LEVEL  FX_OPTION  int  both  fixOption  1.0  A fixture option.
         """
+
+    /// types.spec; not written when empty (the file is optional).
+    var types = ""
 
     /// The specs of most tests: every macro, enumerator and structure of `include/fix`.
     static let fixture = SpecTexts(
@@ -187,9 +191,11 @@ struct SpecTexts {
         fx_arg       FxArg        fix    The ioctl argument.
         """,
         options: """
+        # The fixture's level stands for the TCP level.
+        scope FX_LEVEL TCP
         # level    option      type          access  swift name   kernel  doc
-        FX_LEVEL   FX_OPTION   int           both    FixOption    1.0     A fixture option.
-        FX_LEVEL   FX_CAST     struct:al8    get     FixStruct    2.6     A structure-valued option.
+        FX_LEVEL   FX_OPTION   seconds       both    fixOption    1.0     A fixture option.
+        FX_LEVEL   FX_CAST     struct:al8    get     fixStruct    2.6     A structure-valued option.
         """)
 
     func load() throws(GeneratorError) -> Specs {
@@ -199,6 +205,7 @@ struct SpecTexts {
         try writeTextFileIfChanged(directory.path + "/constants.spec", constants + "\n")
         try writeTextFileIfChanged(directory.path + "/structs.spec", structs + "\n")
         try writeTextFileIfChanged(directory.path + "/options.spec", options + "\n")
+        if !types.isEmpty { try writeTextFileIfChanged(directory.path + "/types.spec", types + "\n") }
         return try Specs.load(directory: directory.path, displayPrefix: "specs")
     }
 }

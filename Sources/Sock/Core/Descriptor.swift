@@ -479,22 +479,25 @@ public final class Descriptor: Sendable, CustomStringConvertible {
         case .success:
             break
         }
-        do {
-            let pending = try getSocketError(fd)
-            if pending != 0 {
-                return .failure(SockErrno(rawValue: pending))
-            }
-            // Writable with no pending error also describes a socket that
-            // never started connecting (it polls as hung up); only a peer
-            // address proves the connection.
-            var peer = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            switch Syscall.getpeername(fd, &peer, &length) {
-            case .success: return .success(())
-            case .failure(let error): return .failure(error)
-            }
-        } catch {
+        // The key's errno is wanted as SockErrno here, so the option is read
+        // through the syscall table directly rather than with `option(_:)`.
+        let key = SocketOption<OptionScope.Socket, _, _>.pendingError
+        var pending: CInt = 0
+        var pendingLength = socklen_t(MemoryLayout<CInt>.size)
+        if case .failure(let error) = Syscall.getsockopt(fd, key.level, key.name, &pending, &pendingLength) {
             return .failure(error)
+        }
+        if pending != 0 {
+            return .failure(SockErrno(rawValue: pending))
+        }
+        // Writable with no pending error also describes a socket that
+        // never started connecting (it polls as hung up); only a peer
+        // address proves the connection.
+        var peer = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        switch Syscall.getpeername(fd, &peer, &length) {
+        case .success: return .success(())
+        case .failure(let error): return .failure(error)
         }
     }
 }

@@ -21,7 +21,7 @@ import SockBindings
 /// `NewNetUDPSocket` ``udp(ipv6:)``, `NewNetUnixSocket` ``unix(type:)``,
 /// `NetSocketPair` and `UnixSocketPair` ``pair(domain:type:protocol:)``, `FD`
 /// ``descriptor``, `Protocol` ``underlyingProtocol``.
-public final class NetSocket: Socket {
+public final class NetSocket: TCPConfigurable, UDPConfigurable, SCTPConfigurable {
     /// The owned descriptor (Go: `FD()`).
     public let descriptor: Descriptor
 
@@ -64,12 +64,11 @@ public final class NetSocket: Socket {
     ///
     /// The corresponding C function is `getsockopt`.
     public init(adopting descriptor: Descriptor) throws(SockError) {
-        let (domain, type) = try descriptor.socketOption { fd throws(SockErrno) in
-            (try SockBindings.getSocketDomain(fd), try SockBindings.getSocketType(fd))
-        }
+        let domain = try descriptor.option(SocketOption<OptionScope.Socket, _, _>.addressFamily)
+        let type = try descriptor.option(SocketOption<OptionScope.Socket, _, _>.socketType)
         self.descriptor = descriptor
-        self.networkType = NetworkType(family: domain)
-        self.underlyingProtocol = UnderlyingProtocol(socketType: type)
+        self.networkType = NetworkType(family: CInt(truncatingIfNeeded: domain))
+        self.underlyingProtocol = UnderlyingProtocol(socketType: CInt(truncatingIfNeeded: type))
     }
 
     /// Creates a TCP socket (IPv6 when `ipv6`), without the defaults the TCP

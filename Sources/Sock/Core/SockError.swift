@@ -295,8 +295,8 @@ extension SockErrno {
     public var sockError: SockError { SockError(self) }
 }
 
-/// Runs `body` (typically a generated option accessor, which throws
-/// ``SockErrno``) and maps its error to ``SockError``.
+/// Runs `body`, which throws ``SockErrno``, and maps its error to
+/// ``SockError``.
 @inline(__always)
 internal func mappingErrno<Result: ~Copyable>(
     _ body: () throws(SockErrno) -> Result

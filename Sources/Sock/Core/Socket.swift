@@ -1,7 +1,7 @@
 // What every socket type has in common (NetSocket, TCP, Unix; usable by UDP):
 // the owned descriptor, its classification, close, shutdown, the pending
-// error and the default backlog. Socket-level options are in
-// SocketOptions.swift.
+// error and the default backlog. Options are typed keys
+// (Options/SocketOption.swift); the linger helper is below.
 import SockBindings
 
 /// A socket owned through a ``Descriptor``: the common surface of
@@ -12,8 +12,9 @@ import SockBindings
 /// `Protocol`, `Close`); reading and writing are methods of the concrete types,
 /// whose results differ (``StreamRead`` for streams, counts and addresses for
 /// datagrams). Use it as a generic constraint (`some Socket`), so calls are
-/// dispatched statically; socket-level options (buffer sizes, linger, reuse,
-/// zero-copy) are provided for every conforming type.
+/// dispatched statically; socket-level option keys (buffer sizes, linger,
+/// reuse, zero-copy) are accepted by every conforming type through
+/// ``option(_:)`` and ``setOption(_:to:)``.
 public protocol Socket: AnyObject, Sendable {
     /// The owned descriptor (Go: `FD()`). Keep it alive with
     /// ``Descriptor/withFileDescriptor(_:)`` when you hand its number to epoll
@@ -91,15 +92,7 @@ extension Socket {
     ///
     /// The corresponding C function is `getsockopt` (`SO_ERROR`).
     public func takeError() throws(SockError) -> SockError? {
-        let pending = try socketOption { fd throws(SockErrno) in try SockBindings.getSocketError(fd) }
-        return pending == 0 ? nil : SockError(errno: pending)
-    }
-
-    /// Runs a generated option accessor on the socket's descriptor (see
-    /// `Descriptor.socketOption(_:)`). Every typed option method of a socket
-    /// type goes through here.
-    @inline(__always)
-    internal func socketOption<Value>(_ body: (CInt) throws(SockErrno) -> Value) throws(SockError) -> Value {
-        try descriptor.socketOption(body)
+        let pending = try option(.pendingError)
+        return pending == 0 ? nil : SockError(errno: CInt(truncatingIfNeeded: pending))
     }
 }

@@ -125,6 +125,12 @@ internal struct SyscallTable: Sendable {
         _ fd: CInt, _ address: UnsafeMutableRawPointer, _ length: UnsafeMutablePointer<socklen_t>
     ) -> CInt
     var fcntl: @Sendable (_ fd: CInt, _ command: CInt, _ argument: CInt) -> CInt
+    var getsockopt: @Sendable (
+        _ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeMutableRawPointer?, _ length: UnsafeMutablePointer<socklen_t>
+    ) -> CInt
+    var setsockopt: @Sendable (
+        _ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeRawPointer?, _ length: socklen_t
+    ) -> CInt
 
     /// The table that calls the C library (what runs when no table is installed).
     static let system = SyscallTable(
@@ -146,7 +152,9 @@ internal struct SyscallTable: Sendable {
         ppoll: { systemPpoll($0, $1, $2) },
         getsockname: { Glibc.getsockname($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
         getpeername: { Glibc.getpeername($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
-        fcntl: { Glibc.fcntl($0, $1, $2) }
+        fcntl: { Glibc.fcntl($0, $1, $2) },
+        getsockopt: { Glibc.getsockopt($0, $1, $2, $3, $4) },
+        setsockopt: { Glibc.setsockopt($0, $1, $2, $3, $4) }
     )
 
     /// Runs `body` with `table` installed process-wide, then restores the
@@ -473,6 +481,31 @@ internal enum Syscall {
     static func fcntl(_ fd: CInt, _ command: CInt, _ argument: CInt = 0) -> Result<CInt, SockErrno> {
         valueOrErrno {
             dispatch({ $0.fcntl(fd, command, argument) }, { Glibc.fcntl(fd, command, argument) })
+        }
+    }
+
+    /// Reads the option `name` at `level` into `value` (capacity and result
+    /// length in `length`). The corresponding C function is `getsockopt`.
+    static func getsockopt(
+        _ fd: CInt, _ level: CInt, _ name: CInt,
+        _ value: UnsafeMutableRawPointer?, _ length: UnsafeMutablePointer<socklen_t>
+    ) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.getsockopt(fd, level, name, value, length) }, {
+                Glibc.getsockopt(fd, level, name, value, length)
+            })
+        }
+    }
+
+    /// Writes the option `name` at `level` from the `length` bytes at
+    /// `value`. The corresponding C function is `setsockopt`.
+    static func setsockopt(
+        _ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeRawPointer?, _ length: socklen_t
+    ) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.setsockopt(fd, level, name, value, length) }, {
+                Glibc.setsockopt(fd, level, name, value, length)
+            })
         }
     }
 }

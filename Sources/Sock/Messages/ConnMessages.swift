@@ -145,10 +145,8 @@ extension UDPSocket {
     /// The corresponding C function is `getsockopt`.
     public final var receivesPacketInfo: Bool {
         get throws(SockError) {
-            try socketOption { fd throws(SockErrno) -> Bool in
-                Address.family == SockBindings.AF_INET6
-                    ? try SockBindings.getIPv6RecvPktInfo(fd) : try SockBindings.getIPPktInfo(fd)
-            }
+            Address.family == SockBindings.AF_INET6
+                ? try option(.ipv6ReceivePacketInfo) : try option(.receivePacketInfo)
         }
     }
 
@@ -158,12 +156,10 @@ extension UDPSocket {
     ///
     /// The corresponding C function is `setsockopt`.
     public final func setReceivesPacketInfo(_ enabled: Bool) throws(SockError) {
-        try socketOption { fd throws(SockErrno) in
-            if Address.family == SockBindings.AF_INET6 {
-                try SockBindings.setIPv6RecvPktInfo(fd, enabled)
-            } else {
-                try SockBindings.setIPPktInfo(fd, enabled)
-            }
+        if Address.family == SockBindings.AF_INET6 {
+            try setOption(.ipv6ReceivePacketInfo, to: enabled)
+        } else {
+            try setOption(.receivePacketInfo, to: enabled)
         }
     }
 }
@@ -239,39 +235,6 @@ extension UnixConn {
         try descriptor.receiveDescriptors(upTo: maximumCount, data: data, deadline: deadlines.readDeadline)
     }
 
-    /// The credentials of the process that created the peer socket (for a
-    /// pair) or connected (for a listener's connection): `SO_PEERCRED`,
-    /// recorded by the kernel at connect time; no message is needed.
-    ///
-    /// - Throws: ``SockError/notConnected`` on an unconnected socket.
-    ///
-    /// The corresponding C function is `getsockopt` (`SO_PEERCRED`).
-    public var peerCredentials: Ucred {
-        get throws(SockError) {
-            var credentials = Ucred()
-            _ = try socketOption { fd throws(SockErrno) in try SockBindings.getPeerCredentials(fd, into: &credentials) }
-            return credentials
-        }
-    }
-
-    /// Whether this socket receives the sender's credentials with every
-    /// message (`SO_PASSCRED`).
-    ///
-    /// The corresponding C function is `getsockopt`.
-    public var passesCredentials: Bool {
-        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getPassCredentials(fd) } }
-    }
-
-    /// Turns `SO_PASSCRED` on or off: with it on, every message received
-    /// carries an `SCM_CREDENTIALS` control message (read with
-    /// ``receiveCredentials(into:)``), filled in by the kernel even when the
-    /// sender sent none.
-    ///
-    /// The corresponding C function is `setsockopt`.
-    public func setPassesCredentials(_ enabled: Bool) throws(SockError) {
-        try socketOption { fd throws(SockErrno) in try SockBindings.setPassCredentials(fd, enabled) }
-    }
-
     /// Sends `data` with an `SCM_CREDENTIALS` control message (the Go
     /// reference's `UnixCredentials` sent with `SendMsg`), honouring the
     /// write deadline. The kernel checks the credentials: an unprivileged
@@ -296,7 +259,7 @@ extension UnixConn {
 
     /// Receives data and the sender's credentials (the Go reference's
     /// `ParseUnixCredentials` of a received message), honouring the read
-    /// deadline. Turn on ``setPassesCredentials(_:)`` first, or no
+    /// deadline. Turn on the key `.passCredentials` first, or no
     /// credentials arrive. Descriptors sent along are closed, not leaked.
     ///
     /// - Returns: The number of data bytes and the credentials (`nil` when

@@ -282,8 +282,8 @@ extension Descriptor {
     /// Throws ``SockError/invalidParameter`` on a stream socket, where a
     /// zero-byte `sendmsg` with descriptors "succeeds" and delivers nothing.
     private func refuseEmptyStreamMessage() throws(SockError) {
-        let type = try socketOption { fd throws(SockErrno) in try SockBindings.getSocketType(fd) }
-        if type == SockBindings.SOCK_STREAM {
+        let type = try option(.socketType)
+        if type == Int(SockBindings.SOCK_STREAM) {
             throw .invalidParameter
         }
     }

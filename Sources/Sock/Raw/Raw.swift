@@ -82,7 +82,7 @@ public struct RawNetwork: Hashable, Sendable, CustomStringConvertible {
 /// checksum is the caller's to compute.
 ///
 /// This is the Go reference's `RawSocket` (listed in its overview).
-public final class RawSocket: Socket {
+public final class RawSocket: IPConfigurable {
     /// The owned descriptor.
     public let descriptor: Descriptor
 
@@ -180,7 +180,7 @@ public final class RawSocket: Socket {
 /// See ``RawSocket`` for what reads and writes carry. This is the Go
 /// reference's `RawConn` (listed in its overview) and the counterpart of
 /// Go's `net.IPConn` (`DialIP`, `ListenIP`).
-public final class RawConn: Socket {
+public final class RawConn: IPConfigurable {
     /// The owned descriptor.
     public let descriptor: Descriptor
 

@@ -24,15 +24,16 @@ import SockBindings
 /// ```
 ///
 /// Writes pass `MSG_NOSIGNAL`: writing to a gone peer throws
-/// ``SockError/connectionReset`` and never raises `SIGPIPE`. SCTP options
-/// (``SCTPSocketOptions``) and socket options are methods.
+/// ``SockError/connectionReset`` and never raises `SIGPIPE`. Socket, IP
+/// and SCTP options are typed keys (``SCTPConfigurable``):
+/// `try conn.setOption(.noDelay, to: true)`.
 ///
 /// This is the Go reference's `SCTPConn`: `Read`/`Write` are
 /// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
 /// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
 /// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
 /// like Go's zero time), `SyscallConn` ``descriptor``.
-public final class SCTPConn: SCTPSocketOptions {
+public final class SCTPConn: SCTPConfigurable {
     /// The owned descriptor (Go: `FD()`, `SyscallConn()`).
     public let descriptor: Descriptor
 

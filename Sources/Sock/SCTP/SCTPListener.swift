@@ -24,7 +24,7 @@ import SockBindings
 /// This is the Go reference's `SCTPListener`: `Accept` is ``accept()``,
 /// `AcceptSocket` ``acceptSocket()``, `Addr` ``address``, `SetDeadline`
 /// ``setDeadline(_:)``.
-public final class SCTPListener: SCTPSocketOptions {
+public final class SCTPListener: SCTPConfigurable {
     /// The owned descriptor (Go: `FD()`).
     public let descriptor: Descriptor
 

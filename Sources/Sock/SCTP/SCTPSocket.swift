@@ -48,7 +48,7 @@ public enum SCTPSocketStyle: Hashable, Sendable, CustomStringConvertible {
 /// An IPv4 or IPv6 SCTP socket that is neither connected nor listening yet.
 ///
 /// It is created with the reference's SCTP defaults: `SO_REUSEADDR` and
-/// `SO_REUSEPORT` on. Set options (``SCTPSocketOptions``: initial streams,
+/// `SO_REUSEPORT` on. Set options (``SCTPConfigurable``: initial streams,
 /// no-delay, …), bind if you like, then turn it into a connection with
 /// ``connect(to:timeout:)`` or a listener with ``listen(backlog:)``:
 ///
@@ -74,7 +74,7 @@ public enum SCTPSocketStyle: Hashable, Sendable, CustomStringConvertible {
 /// `NewSCTPStreamSocket4` ``ipv4(style:)`` with
 /// ``SCTPSocketStyle/oneToOne``, `NewSCTPSocket6` and `NewSCTPStreamSocket6`
 /// ``ipv6(style:)``, `Protocol` ``underlyingProtocol``.
-public final class SCTPSocket: SCTPSocketOptions {
+public final class SCTPSocket: SCTPConfigurable {
     /// The owned descriptor (Go: `FD()`).
     public let descriptor: Descriptor
 
@@ -95,8 +95,8 @@ public final class SCTPSocket: SCTPSocketOptions {
         networkType = NetworkType(family: family)
         self.style = style
         try descriptor.closingOnError { () throws(SockError) in
-            try setReuseAddress(true)
-            try setReusePort(true)
+            try setOption(.reuseAddress, to: true)
+            try setOption(.reusePort, to: true)
         }
     }
 

@@ -25,15 +25,16 @@ import SockBindings
 /// ```
 ///
 /// Writes pass `MSG_NOSIGNAL`: writing to a reset peer throws
-/// ``SockError/connectionReset`` and never raises `SIGPIPE`. TCP options
-/// (``TCPSocketOptions``) and socket options are methods.
+/// ``SockError/connectionReset`` and never raises `SIGPIPE`. Socket, IP
+/// and TCP options are typed keys (``TCPConfigurable``):
+/// `try conn.setOption(.noDelay, to: true)`.
 ///
 /// This is the Go reference's `TCPConn`: `Read`/`Write` are
 /// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
 /// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
 /// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
 /// like Go's zero time), `SyscallConn` ``descriptor``.
-public final class TCPConn: TCPSocketOptions {
+public final class TCPConn: TCPConfigurable {
     /// The owned descriptor (Go: `FD()`, `SyscallConn()`).
     public let descriptor: Descriptor
 

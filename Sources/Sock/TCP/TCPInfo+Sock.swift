@@ -22,7 +22,7 @@ import SockBindings
 /// so that each field can say whether this kernel provided it.
 ///
 /// Fill one in place, without allocation, with
-/// ``TCPSocketOptions/tcpInfo(into:)``; reuse it for every reading:
+/// ``TCPConfigurable/tcpInfo(into:)``; reuse it for every reading:
 ///
 /// ```swift
 /// var snapshot = TCPInfoSnapshot()
@@ -55,7 +55,7 @@ public struct TCPInfoSnapshot: Sendable, BitwiseCopyable {
     public static var capacity: Int { MemoryLayout<TCPInfo>.size }
 
     /// An empty snapshot: all zero, no field available. Fill it with
-    /// ``TCPSocketOptions/tcpInfo(into:)``.
+    /// ``TCPConfigurable/tcpInfo(into:)``.
     @inlinable
     public init() {
         info = TCPInfo()
@@ -197,20 +197,18 @@ extension Descriptor {
     ///   older kernel.
     internal func readTCPInfo(
         into snapshot: inout TCPInfoSnapshot,
-        using read: (CInt, inout TCPInfo) throws(SockErrno) -> Int = { fd, info throws(SockErrno) in
-            try SockBindings.getTCPInfo(fd, into: &info)
+        using read: (Descriptor, inout TCPInfo) throws(SockError) -> Int = { descriptor, info throws(SockError) in
+            try descriptor.option(SocketOption<OptionScope.TCP, _, _>.info, into: &info)
         }
     ) throws(SockError) {
         snapshot.info = TCPInfo()
         snapshot.filledBytes = 0
-        let filled = try withFileDescriptor { fd throws(SockError) -> Int in
-            try mappingErrno { () throws(SockErrno) -> Int in try read(fd, &snapshot.info) }
-        }
+        let filled = try read(self, &snapshot.info)
         snapshot.filledBytes = Swift.min(Swift.max(filled, 0), TCPInfoSnapshot.capacity)
     }
 }
 
-extension TCPSocketOptions {
+extension TCPConfigurable {
     /// Reads `TCP_INFO` into `snapshot`, in place and without allocation,
     /// recording how many bytes the kernel filled (see
     /// ``TCPInfoSnapshot/available(_:)``).

@@ -25,7 +25,7 @@ import SockBindings
 /// This is the Go reference's `TCPListener`: `Accept` is ``accept()``,
 /// `AcceptSocket` ``acceptSocket()``, `Addr` ``address``, `SetDeadline`
 /// ``setDeadline(_:)``.
-public final class TCPListener: TCPSocketOptions {
+public final class TCPListener: TCPConfigurable {
     /// The owned descriptor (Go: `FD()`).
     public let descriptor: Descriptor
 

@@ -12,7 +12,7 @@ import SockBindings
 ///
 /// ```swift
 /// let socket = try TCPSocket.ipv4()
-/// try socket.setReceiveBufferSize(1 << 20)     // before the handshake
+/// try socket.setOption(.receiveBufferSize, to: 1 << 20)  // before the handshake
 /// let conn = try socket.connect(to: server, timeout: .seconds(2))
 /// ```
 ///
@@ -21,7 +21,7 @@ import SockBindings
 ///
 /// This is the Go reference's `TCPSocket`: `NewTCPSocket4` is ``ipv4()``,
 /// `NewTCPSocket6` ``ipv6()``, `Protocol` ``underlyingProtocol``.
-public final class TCPSocket: TCPSocketOptions {
+public final class TCPSocket: TCPConfigurable {
     /// The owned descriptor (Go: `FD()`).
     public let descriptor: Descriptor
 
@@ -42,11 +42,11 @@ public final class TCPSocket: TCPSocketOptions {
     /// The reference's `applyTCPDefaults`: SO_REUSEADDR and SO_REUSEPORT on,
     /// SO_ZEROCOPY best effort.
     private func applyDefaults(reusePort: Bool) throws(SockError) {
-        try setReuseAddress(true)
+        try setOption(.reuseAddress, to: true)
         if reusePort {
-            try setReusePort(true)
+            try setOption(.reusePort, to: true)
         }
-        _ = try? setZeroCopy(true)
+        _ = try? setOption(.zeroCopy, to: true)
     }
 
     /// Creates an IPv4 TCP socket with the defaults. Go: `NewTCPSocket4`.

@@ -119,7 +119,7 @@ public final class UDPConn<Address: IPSocketAddress>: UDPSocket<Address>, @unche
     ///
     /// The family is `Address`'s: `UDPConn.listen(on: SockaddrInet4(…))` is
     /// IPv4, `UDPConn.listen(on: SockaddrInet6(…))` IPv6 (dual-stack unless
-    /// ``UDPSocket/setIPv6Only(_:)`` was set on `socket`). Port 0 asks the
+    /// the key `.ipv6Only` was set on `socket`). Port 0 asks the
     /// kernel for an ephemeral port; ``localAddress`` reports it.
     ///
     /// Go: `ListenUDP`, `ListenUDP4` (with ``SockaddrInet4``) and `ListenUDP6`
@@ -294,7 +294,7 @@ public final class UDPConn<Address: IPSocketAddress>: UDPSocket<Address>, @unche
     ///
     /// - Throws: ``SockError``, such as ``SockError/messageTooLarge``,
     ///   ``SockError/permissionDenied`` for a broadcast address without
-    ///   ``UDPSocket/setBroadcast(_:)``, or ``SockError/networkUnreachable``.
+    ///   the key `.broadcast`, or ``SockError/networkUnreachable``.
     ///
     /// The corresponding C function is `sendto`.
     @_specialize(exported: true, where Address == SockaddrInet4)

@@ -4,7 +4,7 @@
 // - GSO send: one buffer plus a segment size; the kernel (or the NIC) cuts it
 //   into datagrams of that size. Per call with a UDP_SEGMENT control message
 //   (`writeSegmented`), or for every send with the socket option
-//   (`setGSOSegmentSize`).
+//   (the key `.segmentSize`).
 // - GRO receive: with UDP_GRO on, the kernel may hand over several
 //   datagrams of one flow as one coalesced read, and says how big each was
 //   in a UDP_GRO control message (`readCoalesced`'s `segmentSize`). On
@@ -58,57 +58,6 @@ public struct UDPCoalescedRead<Address: IPSocketAddress>: Hashable, Sendable, Bi
     }
 }
 
-// MARK: - Options
-
-extension UDPSocket {
-    /// The segment size every send is cut into (`UDP_SEGMENT` as a socket
-    /// option), or `nil` when sends are not segmented (the default).
-    ///
-    /// The corresponding C function is `getsockopt`.
-    public final var gsoSegmentSize: Int? {
-        get throws(SockError) {
-            let size = try socketOption { fd throws(SockErrno) in try SockBindings.getUDPSegment(fd) }
-            return size == 0 ? nil : Int(size)
-        }
-    }
-
-    /// Makes every send on the socket a GSO send cut into datagrams of `size`
-    /// bytes (`UDP_SEGMENT`); `nil` turns it off. A per-call size
-    /// (``UDPConn/writeSegmented(_:segmentSize:to:)``) overrides it.
-    ///
-    /// - Throws: ``SockError/invalidParameter`` for a size outside 1...65535
-    ///   (or one the kernel rejects).
-    ///
-    /// The corresponding C function is `setsockopt`.
-    public final func setGSOSegmentSize(_ size: Int?) throws(SockError) {
-        var value: CInt = 0
-        if let size {
-            guard size >= 1, size <= Int(UInt16.max) else { throw .invalidParameter }
-            value = CInt(size)
-        }
-        try socketOption { fd throws(SockErrno) in try SockBindings.setUDPSegment(fd, value) }
-    }
-
-    /// Whether UDP receive offload is on (`UDP_GRO`).
-    ///
-    /// The corresponding C function is `getsockopt`.
-    public final var isGROEnabled: Bool {
-        get throws(SockError) { try socketOption { fd throws(SockErrno) in try SockBindings.getUDPGRO(fd) } }
-    }
-
-    /// Turns UDP receive offload (`UDP_GRO`) on or off. With it on, a read
-    /// may return several datagrams of one sender coalesced, with their
-    /// segment size as control data: read with
-    /// ``UDPConn/readCoalesced(into:)`` or a batch with
-    /// ``UDPMessageBatch/groControlSpace``, into buffers of 64 KiB. Readers
-    /// that ignore the control data cannot tell the datagrams apart.
-    ///
-    /// The corresponding C function is `setsockopt`.
-    public final func setGROEnabled(_ enabled: Bool) throws(SockError) {
-        try socketOption { fd throws(SockErrno) in try SockBindings.setUDPGRO(fd, enabled) }
-    }
-}
-
 // MARK: - GSO send, GRO receive
 
 extension UDPConn {
@@ -150,7 +99,7 @@ extension UDPConn {
         }
     }
 
-    /// Reads one datagram — or, with `UDP_GRO` on (``UDPSocket/setGROEnabled(_:)``),
+    /// Reads one datagram — or, with `UDP_GRO` on (the key `.genericReceiveOffload`),
     /// several coalesced ones — into `buffer`, with the sender and the
     /// segment size from the `UDP_GRO` control message.
     ///
