@@ -64,7 +64,7 @@ extension RuntimeCoreTests {
                 do throws(SockError) {
                     _ = try c.write(UnsafeRawBufferPointer(buffer))
                 } catch {
-                    precondition(error == .connectionReset)
+                    precondition(error.code == .connectionReset)
                 }
             }
             #expect(reset == 0)

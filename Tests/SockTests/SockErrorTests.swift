@@ -55,7 +55,7 @@ extension RuntimeCoreTests {
         @Test("every semantic case is reachable from an errno or documented as Sock's own")
         func everyCaseCovered() {
             let mapped = Set(Self.table.map(\.1))
-            let sockOnly: Set<SockError.Code> = [.unknownNetwork]
+            let sockOnly: Set<SockError.Code> = [.unknownNetwork, .endOfStream]
             #expect(mapped.union(sockOnly) == Set(SockError.Code.allCases))
         }
 
@@ -91,6 +91,7 @@ extension RuntimeCoreTests {
                 (.unknownNetwork, .unknownNetwork, 0),
                 (.notSupported, .notSupported, SockBindings.EOPNOTSUPP),
                 (.wouldBlock, .wouldBlock, SockBindings.EAGAIN),
+                (.endOfStream, .endOfStream, 0),
                 (.other(SockBindings.ENOENT), .other, SockBindings.ENOENT),
             ]
             #expect(Set(named.map(\.1)) == Set(SockError.Code.allCases))
@@ -102,11 +103,14 @@ extension RuntimeCoreTests {
             }
         }
 
-        @Test("equality compares codes; errno is detail")
+        @Test("equality compares the code and the errno; patterns compare the code")
         func equality() {
-            #expect(SockError(errno: SockBindings.EPIPE) == SockError.connectionReset)
-            #expect(SockError(errno: SockBindings.EPIPE).hashValue == SockError(errno: SockBindings.ECONNRESET).hashValue)
+            #expect(SockError(errno: SockBindings.EPIPE) != SockError.connectionReset)
+            #expect(SockError(errno: SockBindings.ECONNRESET) == SockError.connectionReset)
+            #expect(SockError(errno: SockBindings.EPIPE) == SockError(errno: SockBindings.EPIPE))
             #expect(SockError(errno: SockBindings.EPIPE) != SockError.connectionRefused)
+            #expect(SockError.connectionReset ~= SockError(errno: SockBindings.EPIPE))
+            #expect(!(SockError.connectionRefused ~= SockError(errno: SockBindings.EPIPE)))
         }
 
         @Test("codes match in switch and catch patterns")
