@@ -18,7 +18,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-compile check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
 
 all: test
 
@@ -63,7 +63,7 @@ kernel-diff: headers sock-gen
 	$(SOCKGEN) kernel-diff --clang $$llvm/bin/clang --inputs $(HEADERS_DIR)/resolved.env \
 	  --from "$$from" --to "$$to" --from-label "$(FROM)" --to-label "$(TO)"
 
-test: test-library test-compile check-parity test-generator
+test: test-library test-examples check-parity test-generator
 
 # Swift Testing records a backtrace (allocating) for every thrown error unless
 # told not to; the zero-allocation tests want the code's allocations only.
@@ -71,12 +71,16 @@ test-library:
 	$(SWIFT) build --build-tests
 	SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 $(SWIFT) test --skip-build
 
-# Tests/CompileTests, built in release and run: one file with `import Foundation`,
-# `import Glibc` and `import Sock` using Glibc's C names unqualified next to
-# Sock's API (fails to build if Sock re-exports C-named constants again).
-test-compile:
-	$(SWIFT) build -c release --package-path Tests/CompileTests
-	Tests/CompileTests/.build/release/GlibcCoexistence
+# Examples/, built in release (the way users build; Swift 6.3.1's optimizer
+# crashes on some closure shapes that debug builds accept) and run: the
+# README's example (which must match the README's first Swift block), the
+# I/O shapes callers write, and Glibc coexistence (`import Foundation`,
+# `import Glibc`, `import Sock` with Glibc's C names unqualified).
+EXAMPLES := readme-example api-shapes glibc-coexistence
+test-examples:
+	python3 scripts/check-readme-example.py README.md Examples/ReadmeExample/main.swift
+	@for e in $(EXAMPLES); do $(SWIFT) build -c release --product $$e; done
+	@bin=$$($(SWIFT) build -c release --show-bin-path); for e in $(EXAMPLES); do echo "make: running $$e" >&2; "$$bin/$$e" >/dev/null; done
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
 # the public symbol graph of Sock and SockBindings.

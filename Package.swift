@@ -21,10 +21,14 @@ let package = Package(
         .target(name: "SockTestSupport", dependencies: ["CMallocCounter"], path: "Tests/SockTestSupport"),
         .testTarget(name: "SockBindingsTests", dependencies: ["SockBindings", "SockTestSupport"]),
         .testTarget(name: "SockTests", dependencies: ["Sock", "SockTestSupport"]),
-        // Built with -c release and run by `make test`: the README's example
-        // (kept identical to the README by scripts/check-readme-example.py) and
-        // every I/O shape callers write, from untyped-throwing code.
+        // Built with -c release and run by `make test` (`make test-examples`):
+        // the README's example (kept identical to the README by
+        // scripts/check-readme-example.py), every I/O shape callers write from
+        // untyped-throwing code, and a file that imports Foundation, Glibc and
+        // Sock and uses Glibc's C names unqualified (it stops compiling if
+        // Sock ever re-exports C-named constants).
         .executableTarget(name: "readme-example", dependencies: ["Sock"], path: "Examples/ReadmeExample"),
         .executableTarget(name: "api-shapes", dependencies: ["Sock"], path: "Examples/APIShapes"),
+        .executableTarget(name: "glibc-coexistence", dependencies: ["Sock"], path: "Examples/GlibcCoexistence"),
     ]
 )

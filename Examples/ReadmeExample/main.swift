@@ -6,6 +6,8 @@ let client = try TCPDialer(timeout: .seconds(1)).dial(to: listener.address)
 listener.setDeadline(.after(.seconds(1)))
 guard case .completed(let server) = try listener.accept() else { fatalError("no connection") }
 
+try client.setOption(.noDelay, to: true)  // a typed option key: TCP_NODELAY
+
 // write(all:) sends every byte, waiting for room if it must; read(exactly:)
 // waits for exactly that many bytes, until the read deadline.
 try client.write(all: "ping".utf8)

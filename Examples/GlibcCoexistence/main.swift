@@ -2,7 +2,7 @@
 // (FD_CLOEXEC, F_GETFD, SO_REUSEADDR, AF_INET, SOCK_STREAM) are used
 // unqualified next to Sock's API. If `import Sock` made any of them
 // ambiguous (as re-exporting SockBindings' C-named constants did), this file
-// would not compile. Built with -c release and run by `make test-compile`.
+// would not compile. Built with -c release and run by `make test-examples`.
 import Foundation
 import Glibc
 import Sock
