@@ -81,11 +81,13 @@ func isListener<L: Listener>(_: L.Type) -> Bool { true }
 
 /// Two connected UDP sockets on IPv4 loopback.
 func udpPair4() throws -> (UDPConn<SockaddrInet4>, UDPConn<SockaddrInet4>) {
-    let a = try UDPConn.listen(on: SockaddrInet4(address: .loopback, port: 0))
-    let b = try UDPConn.dial(to: a.localAddress, from: SockaddrInet4(address: .loopback, port: 0))
-    // Connect `a` back to `b` too, so both can write(_:).
-    let aConnected = try UDPConn.dial(to: b.localAddress, socket: a)
-    return (aConnected, b)
+    // A free port for `a`, then `b` dialled to it and `a` dialled back from
+    // it (UDP sockets get SO_REUSEPORT, so the port can be bound again).
+    let probe = try UDPConn.listen(on: SockaddrInet4(address: .loopback, port: 0))
+    let b = try UDPConn.dial(to: probe.localAddress, from: SockaddrInet4(address: .loopback, port: 0))
+    let a = try UDPConn.dial(to: b.localAddress, from: probe.localAddress)
+    try probe.close()
+    return (a, b)
 }
 
 @Suite("Compatibility: Conn, Listener, PacketConn, resolution, conversions")

@@ -137,15 +137,15 @@ extension UDPConn {
     }
 }
 
-extension UDPSocket {
+extension UDPConfigurable {
     /// Whether datagrams are received with their packet info (`IP_PKTINFO`
     /// for IPv4, `IPV6_RECVPKTINFO` for IPv6): the destination address and
     /// the arrival interface, read with ``UDPConn/readMessage(into:control:)``.
     ///
     /// The corresponding C function is `getsockopt`.
-    public final var receivesPacketInfo: Bool {
+    public var receivesPacketInfo: Bool {
         get throws(SockError) {
-            Address.family == SockBindings.AF_INET6
+            networkType == .ipv6
                 ? try option(.ipv6ReceivePacketInfo) : try option(.receivePacketInfo)
         }
     }
@@ -155,8 +155,8 @@ extension UDPSocket {
     /// ``ControlMessage/packetInfo6(_:)`` on IPv6 (`IPV6_RECVPKTINFO`).
     ///
     /// The corresponding C function is `setsockopt`.
-    public final func setReceivesPacketInfo(_ enabled: Bool) throws(SockError) {
-        if Address.family == SockBindings.AF_INET6 {
+    public func setReceivesPacketInfo(_ enabled: Bool) throws(SockError) {
+        if networkType == .ipv6 {
             try setOption(.ipv6ReceivePacketInfo, to: enabled)
         } else {
             try setOption(.receivePacketInfo, to: enabled)

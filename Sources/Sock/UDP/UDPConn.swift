@@ -80,13 +80,14 @@ public struct UDPRead<Address: IPSocketAddress>: Hashable, Sendable, BitwiseCopy
 /// - Errors of the connection, such as ``SockError/connectionRefused`` after
 ///   an ICMP port-unreachable on a connected socket, are thrown by the next
 ///   read or write.
-/// - A `UDPConn` is a ``UDPSocket``: broadcast, the family's IP options,
-///   the ``UDPSocket/descriptor`` and everything every ``Socket`` has
-///   (``Socket/close()``, buffer sizes, reuse, ``Socket/takeError()``, …)
-///   are inherited.
-public final class UDPConn<Address: IPSocketAddress>: UDPSocket<Address>, @unchecked Sendable {
-    // @unchecked as for UDPSocket (a subclass cannot be checked either): the
-    // added state is immutable, and ConnectionDeadlines is Sendable.
+/// - Options work as on a ``UDPSocket`` (both are ``UDPConfigurable``):
+///   `setOption(.broadcast, to: true)`, the family's IP options, and
+///   everything every ``Socket`` has (``Socket/close()``, buffer sizes,
+///   reuse, ``Socket/takeError()``, …).
+public final class UDPConn<Address: IPSocketAddress>: UDPConfigurable {
+    /// The owned descriptor, taken over from the ``UDPSocket`` it was made
+    /// from (Go: `FD()`, `SyscallConn()`).
+    public let descriptor: Descriptor
 
     /// The local address, resolved by the kernel after binding or connecting
     /// (so a port 0 request shows the real port).
@@ -108,8 +109,14 @@ public final class UDPConn<Address: IPSocketAddress>: UDPSocket<Address>, @unche
     private init(descriptor: Descriptor, localAddress: Address, remoteAddress: Address?) {
         self.localAddress = localAddress
         self.remoteAddress = remoteAddress
-        super.init(descriptor: descriptor)
+        self.descriptor = descriptor
     }
+
+    /// ``NetworkType/ipv4`` or ``NetworkType/ipv6``, following `Address`.
+    public var networkType: NetworkType { NetworkType(family: Address.family) }
+
+    /// Always ``UnderlyingProtocol/datagram``.
+    public var underlyingProtocol: UnderlyingProtocol { .datagram }
 
     // MARK: Constructors
 

@@ -1,15 +1,15 @@
 // UDPSocket: a UDP socket of one IP family, before or after it is bound or
 // connected. Options are the typed keys of the socket, IP, IPv6 and UDP
 // scopes (UDPConfigurable, Options/SocketOption.swift); close and the pending
-// error come from the `Socket` protocol (Socket.swift). UDPConn (UDPConn.swift) is a UDPSocket
-// that is bound or connected and can send and receive.
+// error come from the `Socket` protocol (Socket.swift). A UDPConn
+// (UDPConn.swift) is made from a UDPSocket by binding or connecting it: it
+// takes over the socket's descriptor, as a TCPConn does a TCPSocket's.
 //
-// Why a class hierarchy: the Go reference's UDPConn embeds *UDPSocket, so
-// every option and `Close` of the socket is a method of the connection too.
-// A subclass says the same in Swift without forwarding code: `UDPConn` is a
-// `UDPSocket`. Every member is `final` (statically dispatched), the class is
-// `public` but not `open` (only Sock can subclass it), and all stored state is
-// immutable, so sharing either type between threads is safe.
+// Composition, as for TCP and SCTP: the two are separate final classes
+// whose only stored state is immutable and Sendable, so the compiler checks
+// that sharing them between threads is safe. What both offer (options,
+// close, packet info) comes from the protocols they conform to
+// (UDPConfigurable and its parents), written once.
 //
 // Constants come from the generated bindings and are written `SockBindings.X`:
 // Glibc declares the same constant names.
@@ -37,11 +37,7 @@ import SockBindings
 /// This is the Go reference's `UDPSocket`: `NewUDPSocket4`/`NewUDPSocket6`
 /// are ``init()`` with ``SockaddrInet4``/``SockaddrInet6``, `Protocol` is
 /// ``underlyingProtocol``, `FD` is ``descriptor``.
-public class UDPSocket<Address: IPSocketAddress>: UDPConfigurable, @unchecked Sendable {
-    // @unchecked only because a class that is not final cannot be checked:
-    // the stored state is one immutable reference to a Sendable Descriptor,
-    // and the one subclass (UDPConn) adds only immutable Sendable state.
-
+public final class UDPSocket<Address: IPSocketAddress>: UDPConfigurable {
     /// The socket's descriptor: the raw number (``Descriptor/rawValue``) for
     /// epoll or io_uring, and ``Descriptor/withFileDescriptor(_:)`` to use it
     /// safely while another thread might close the socket.
@@ -89,8 +85,8 @@ public class UDPSocket<Address: IPSocketAddress>: UDPConfigurable, @unchecked Se
 
     /// ``NetworkType/ipv4`` or ``NetworkType/ipv6``, following `Address`
     /// (Go: `NetworkType()`).
-    public final var networkType: NetworkType { NetworkType(family: Address.family) }
+    public var networkType: NetworkType { NetworkType(family: Address.family) }
 
     /// Always ``UnderlyingProtocol/datagram`` (Go: `UDPSocket.Protocol()`).
-    public final var underlyingProtocol: UnderlyingProtocol { .datagram }
+    public var underlyingProtocol: UnderlyingProtocol { .datagram }
 }
