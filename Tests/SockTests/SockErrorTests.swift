@@ -39,6 +39,7 @@ extension RuntimeCoreTests {
             (SockBindings.EAFNOSUPPORT, .addressFamilyNotSupported),
             (SockBindings.EPROTONOSUPPORT, .protocolNotSupported),
             (SockBindings.EOPNOTSUPP, .notSupported),
+            (SockBindings.ECANCELED, .cancelled),
             (SockBindings.ENOENT, .other),
             (SockBindings.ENOTSOCK, .other),
             (SockBindings.EISCONN, .other),
@@ -91,6 +92,7 @@ extension RuntimeCoreTests {
                 (.unknownNetwork, .unknownNetwork, 0),
                 (.notSupported, .notSupported, SockBindings.EOPNOTSUPP),
                 (.wouldBlock, .wouldBlock, SockBindings.EAGAIN),
+                (.cancelled, .cancelled, SockBindings.ECANCELED),
                 (.other(SockBindings.ENOENT), .other, SockBindings.ENOENT),
             ]
             #expect(Set(named.map(\.1)) == Set(SockError.Code.allCases))

@@ -88,6 +88,9 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The operation would block (`EAGAIN`, `EWOULDBLOCK`). Non-blocking
         /// operations report this as ``IOResult/wouldBlock`` and never throw it.
         case wouldBlock
+        /// The task waiting for the operation was cancelled (`ECANCELED`);
+        /// the socket stays usable.
+        case cancelled
         /// Any other errno; see ``SockError/errnoCode``.
         case other
 
@@ -114,6 +117,7 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
             case .unknownNetwork: "unknown network"
             case .notSupported: "not supported"
             case .wouldBlock: "would block"
+            case .cancelled: "cancelled"
             case .other: "system error"
             }
         }
@@ -185,6 +189,7 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         case SockBindings.EAFNOSUPPORT: .addressFamilyNotSupported
         case SockBindings.EPROTONOSUPPORT, SockBindings.ESOCKTNOSUPPORT: .protocolNotSupported
         case SockBindings.EOPNOTSUPP: .notSupported
+        case SockBindings.ECANCELED: .cancelled
         default: .other
         }
     }
@@ -257,6 +262,9 @@ extension SockError {
     public static var interrupted: SockError { SockError(code: .interrupted, errnoCode: SockBindings.EINTR) }
     /// No memory (`ENOMEM`).
     public static var noMemory: SockError { SockError(code: .noMemory, errnoCode: SockBindings.ENOMEM) }
+    /// Cancelled: the task waiting for an async operation was cancelled
+    /// (`ECANCELED`); the socket stays usable.
+    public static var cancelled: SockError { SockError(code: .cancelled, errnoCode: SockBindings.ECANCELED) }
     /// Closed: the descriptor was closed (reported with `EBADF`).
     public static var closed: SockError { SockError(code: .closed, errnoCode: SockBindings.EBADF) }
     /// Unknown network name (no errno).
