@@ -287,7 +287,11 @@ public final class Poller: Sendable {
         let result = try epoll.withFileDescriptor { fd throws(SockError) in
             Syscall.epollWait(fd, raw, capacity, timeout)
         }
-        waiters.wrappingSubtract(1, ordering: .relaxed)
+        let stillWaiting = waiters.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue
+        if stillWaiting == 0 && state.withLock({ $0.isClosed }) {
+            closeDescriptors()
+            throw .closed
+        }
         var fetched = 0
         switch result {
         case .success(let count): fetched = Int(count)
@@ -412,6 +416,15 @@ public final class Poller: Sendable {
         }
         for descriptor in pinned { descriptor.leave() }
         wake()
+        // A waiter must see the wake-up first: closing the eventfd now would
+        // withdraw its queued event. The last waiter out closes them.
+        if waiters.load(ordering: .sequentiallyConsistent) == 0 {
+            closeDescriptors()
+        }
+    }
+
+    /// Closes the eventfd and the epoll instance (idempotent).
+    private func closeDescriptors() {
         try? wakeCounter.close()
         try? epoll.close()
     }

@@ -71,10 +71,12 @@ internal struct TimerHeap {
     /// Removes and returns the token of the earliest timer if it is due at
     /// `now` (its deadline is not after `now`: timers never fire early).
     mutating func popDue(now: Int64) -> UInt64? {
-        guard let first = heap.first, deadlines[Int(first)] <= now else { return nil }
-        let token = tokens[Int(first)]
+        if heap.isEmpty { return nil }
+        let first = Int(heap[0])
+        if deadlines[first] > now { return nil }
+        let token = tokens[first]
         remove(at: 0)
-        free(Int(first))
+        free(first)
         return token
     }
 
@@ -97,13 +99,18 @@ internal struct TimerHeap {
     }
 
     private mutating func swapAt(_ i: Int, _ j: Int) {
-        heap.swapAt(i, j)
-        positions[Int(heap[i])] = Int32(i)
-        positions[Int(heap[j])] = Int32(j)
+        let slotI = heap[i]
+        let slotJ = heap[j]
+        heap[i] = slotJ
+        heap[j] = slotI
+        positions[Int(slotJ)] = Int32(i)
+        positions[Int(slotI)] = Int32(j)
     }
 
     private func less(_ i: Int, _ j: Int) -> Bool {
-        deadlines[Int(heap[i])] < deadlines[Int(heap[j])]
+        let slotI = Int(heap[i])
+        let slotJ = Int(heap[j])
+        return deadlines[slotI] < deadlines[slotJ]
     }
 
     private mutating func siftUp(_ start: Int) {
