@@ -35,44 +35,6 @@ struct AsyncConnectionTests {
         #expect(ok)
     }
 
-    @Test("2,000 concurrent loopback connections echo with checksums through one reactor thread",
-          .enabled(if: raiseDescriptorLimit(toAtLeast: 4_500), "RLIMIT_NOFILE hard limit below 4,500"))
-    func twoThousandConnections() async throws {
-        let reactor = try Reactor()
-        defer { reactor.shutdown() }
-        let listener = try startEchoServer(on: reactor)
-        defer { try? listener.close() }
-        let address = listener.base.address
-        let connections = 2_000
-        let verified = try await onReactor(reactor) {
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for index in 0..<connections {
-                    group.addTask {
-                        let conn = try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(60)))
-                        defer { try? conn.close() }
-                        let out = TaskBuffer(count: 700)
-                        let back = TaskBuffer(count: 700)
-                        var good = 0
-                        for round in 0..<3 {
-                            let size = 1 + (index * 7 + round * 131) % 700
-                            let message = UnsafeMutableRawBufferPointer(rebasing: out.raw[..<size])
-                            let sum = fillPattern(message, seed: UInt64(index * 10 + round))
-                            try await conn.write(all: UnsafeRawBufferPointer(message), deadline: .after(.seconds(60)))
-                            let reply = UnsafeMutableRawBufferPointer(rebasing: back.raw[..<size])
-                            let count = try await conn.read(exactly: reply, deadline: .after(.seconds(60)))
-                            if count == size && checksum(UnsafeRawBufferPointer(reply)) == sum { good += 1 }
-                        }
-                        return good == 3 ? 1 : 0
-                    }
-                }
-                var total = 0
-                for try await result in group { total += result }
-                return total
-            }
-        }
-        #expect(verified == connections)
-    }
-
     @Test("a read deadline ends a suspended read with timedOut; the connection stays usable")
     func readDeadline() async throws {
         let reactor = try Reactor()
@@ -222,43 +184,6 @@ struct AsyncConnectionTests {
         #expect(await reader2.value == .closed)
     }
 
-    @Test("a peer that half-closes right after sending gets its whole echo, then end of stream")
-    func halfClose() async throws {
-        let reactor = try Reactor()
-        defer { reactor.shutdown() }
-        let listener = try startEchoServer(on: reactor)
-        defer { try? listener.close() }
-        let address = listener.base.address
-        for round in 0..<10 {
-            let size = 1 + round * 300_017 % 2_000_000
-            let conn = try await onReactor(reactor) {
-                try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(10)))
-            }
-            defer { try? conn.close() }
-            let out = TaskBuffer(count: size)
-            let sum = fillPattern(out.raw, seed: UInt64(round))
-            let writer = Task(executorPreference: reactor.executor) { () -> Bool in
-                do {
-                    try await conn.write(all: UnsafeRawBufferPointer(out.raw), deadline: .after(.seconds(30)))
-                    try conn.base.shutdown(.write)
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            let (count, received, endSeen) = try await onReactor(reactor) { () -> (Int, UInt64, Bool) in
-                let back = TaskBuffer(count: size)
-                let count = try await conn.read(exactly: back.raw, deadline: .after(.seconds(30)))
-                let end = try await conn.read(into: back.raw, deadline: .after(.seconds(30)))
-                return (count, checksum(UnsafeRawBufferPointer(back.raw)), end == 0)
-            }
-            #expect(await writer.value)
-            #expect(count == size)
-            #expect(received == sum)
-            #expect(endSeen)
-        }
-    }
-
     @Test("Unix stream: async accept, connect and echo")
     func unixEcho() async throws {
         let reactor = try Reactor()
@@ -346,4 +271,86 @@ struct AsyncConnectionTests {
         #expect(perRequest == 0)
         #endif
     }
+}
+
+/// The reactor tests that load both cores and hold thousands of descriptors
+/// for a second or two. `.exclusiveLoad` keeps them apart from the suites
+/// that measure timing or count open descriptors (RuntimeCoreTests, UDP).
+@Suite("Reactor: many connections", .serialized, .exclusiveLoad)
+struct ReactorLoadTests {
+    @Test("2,000 concurrent loopback connections echo with checksums through one reactor thread",
+          .enabled(if: raiseDescriptorLimit(toAtLeast: 4_500), "RLIMIT_NOFILE hard limit below 4,500"))
+    func twoThousandConnections() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        let connections = 2_000
+        let verified = try await onReactor(reactor) {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<connections {
+                    group.addTask {
+                        let conn = try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(60)))
+                        defer { try? conn.close() }
+                        let out = TaskBuffer(count: 700)
+                        let back = TaskBuffer(count: 700)
+                        var good = 0
+                        for round in 0..<3 {
+                            let size = 1 + (index * 7 + round * 131) % 700
+                            let message = UnsafeMutableRawBufferPointer(rebasing: out.raw[..<size])
+                            let sum = fillPattern(message, seed: UInt64(index * 10 + round))
+                            try await conn.write(all: UnsafeRawBufferPointer(message), deadline: .after(.seconds(60)))
+                            let reply = UnsafeMutableRawBufferPointer(rebasing: back.raw[..<size])
+                            let count = try await conn.read(exactly: reply, deadline: .after(.seconds(60)))
+                            if count == size && checksum(UnsafeRawBufferPointer(reply)) == sum { good += 1 }
+                        }
+                        return good == 3 ? 1 : 0
+                    }
+                }
+                var total = 0
+                for try await result in group { total += result }
+                return total
+            }
+        }
+        #expect(verified == connections)
+    }
+
+    @Test("a peer that half-closes right after sending gets its whole echo, then end of stream")
+    func halfClose() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        for round in 0..<10 {
+            let size = 1 + round * 100_003 % 1_000_000
+            let conn = try await onReactor(reactor) {
+                try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(10)))
+            }
+            defer { try? conn.close() }
+            let out = TaskBuffer(count: size)
+            let sum = fillPattern(out.raw, seed: UInt64(round))
+            let writer = Task(executorPreference: reactor.executor) { () -> Bool in
+                do {
+                    try await conn.write(all: UnsafeRawBufferPointer(out.raw), deadline: .after(.seconds(30)))
+                    try conn.base.shutdown(.write)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            let (count, received, endSeen) = try await onReactor(reactor) { () -> (Int, UInt64, Bool) in
+                let back = TaskBuffer(count: size)
+                let count = try await conn.read(exactly: back.raw, deadline: .after(.seconds(30)))
+                let end = try await conn.read(into: back.raw, deadline: .after(.seconds(30)))
+                return (count, checksum(UnsafeRawBufferPointer(back.raw)), end == 0)
+            }
+            #expect(await writer.value)
+            #expect(count == size)
+            #expect(received == sum)
+            #expect(endSeen)
+        }
+    }
+
 }

@@ -102,3 +102,51 @@ func asyncSockError<T>(_ body: () async throws -> T) async -> SockError? {
 func millisecondsSince(_ start: Int64) -> Int64 {
     (Deadline.monotonicNow() - start) / 1_000_000
 }
+
+// MARK: Exclusive load
+
+/// A process-wide async lock for suites that must not overlap: the reactor
+/// load tests (thousands of descriptors, both cores busy) and the suites
+/// that measure timing or count open descriptors.
+private actor ExclusiveLoadLock {
+    static let shared = ExclusiveLoadLock()
+    private var held = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if !held {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            held = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
+}
+
+/// Runs a suite while holding ``ExclusiveLoadLock``.
+struct ExclusiveLoadTrait: SuiteTrait, TestScoping {
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        await ExclusiveLoadLock.shared.acquire()
+        do {
+            try await function()
+        } catch {
+            await ExclusiveLoadLock.shared.release()
+            throw error
+        }
+        await ExclusiveLoadLock.shared.release()
+    }
+}
+
+extension Trait where Self == ExclusiveLoadTrait {
+    /// Keeps this suite from running alongside the other `.exclusiveLoad` suites.
+    static var exclusiveLoad: Self { Self() }
+}
