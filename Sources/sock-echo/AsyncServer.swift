@@ -54,8 +54,9 @@ final class AsyncServer: Sendable {
                 if isOutOfDescriptors(error) {
                     logOutOfDescriptorsOnce(error)
                     // Do not spin on the full table: retry in 100 ms (a
-                    // closing connection frees a descriptor meanwhile).
-                    try? await Task.sleep(for: .milliseconds(100))
+                    // closing connection frees a descriptor meanwhile). The
+                    // reactor's timer needs no descriptor; Task.sleep's does.
+                    try? await reactor.sleep(for: .milliseconds(100))
                 } else {
                     log("accept: \(error)")
                 }

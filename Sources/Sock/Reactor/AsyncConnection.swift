@@ -216,7 +216,7 @@ extension AsyncConnection where Base == UnixConn {
             } catch .wouldBlock {
                 if deadline.hasPassed { throw .timedOut }
                 if Task.isCancelled { throw .cancelled }
-                do { try await Task.sleep(for: .milliseconds(1)) } catch { throw .cancelled }
+                try await reactor.sleep(for: .milliseconds(1))
             }
         }
     }

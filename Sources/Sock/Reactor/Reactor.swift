@@ -144,7 +144,11 @@ public final class Reactor: Sendable {
                 case .io:
                     ReactorRegistration.from(token: event.token).handle(event.readiness)
                 case .timer:
-                    ReactorRegistration.handleTimer(token: event.token)
+                    if event.token & ReactorSleeper.tokenTag != 0 {
+                        ReactorSleeper.handleTimer(token: event.token)
+                    } else {
+                        ReactorRegistration.handleTimer(token: event.token)
+                    }
                 case .wakeUp:
                     break
                 }
