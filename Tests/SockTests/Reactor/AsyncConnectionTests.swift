@@ -354,3 +354,31 @@ struct ReactorLoadTests {
     }
 
 }
+
+@Suite("Reactor: sleep, shutdown")
+struct ReactorSleepTests {
+    @Test("sleep(until:) never ends early; cancellation ends it with cancelled")
+    func sleepAndCancel() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let start = Deadline.monotonicNow()
+        try await onReactor(reactor) { try await reactor.sleep(for: .milliseconds(50)) }
+        #expect(millisecondsSince(start) >= 50)
+        let sleeper = Task(executorPreference: reactor.executor) {
+            await asyncSockError { try await reactor.sleep(for: .seconds(60)) }
+        }
+        usleep(50_000)
+        sleeper.cancel()
+        #expect(await sleeper.value == .cancelled)
+    }
+
+    @Test("shutdown stops the reactor thread after queued work; a second shutdown does nothing")
+    func shutdown() async throws {
+        let reactor = try Reactor()
+        let value = try await onReactor(reactor) { 42 }
+        #expect(value == 42)
+        reactor.shutdown()
+        reactor.shutdown()
+        #expect(reactor.isShutDown)
+    }
+}

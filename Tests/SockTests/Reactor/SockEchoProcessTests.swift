@@ -103,6 +103,24 @@ private func echoAndHalfClose(_ conn: TCPConn, size: Int) throws -> Bool {
     return checksum(back.bytes) == sum && end == .endOfStream
 }
 
+/// Sets another process's descriptor limits (`prlimit`, a GNU function the
+/// Glibc module does not import).
+private func setDescriptorLimit(of pid: pid_t, to limit: rlim_t) -> Bool {
+    typealias Prlimit = @convention(c) (pid_t, CInt, UnsafePointer<rlimit>?, UnsafeMutablePointer<rlimit>?) -> CInt
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "prlimit") else { return false }
+    var value = rlimit(rlim_cur: limit, rlim_max: limit)
+    return unsafeBitCast(symbol, to: Prlimit.self)(pid, CInt(RLIMIT_NOFILE.rawValue), &value, nil) == 0
+}
+
+/// The number of descriptors `pid` has open.
+private func openDescriptorCount(of pid: pid_t) -> Int {
+    guard let directory = opendir("/proc/\(pid)/fd") else { return -1 }
+    defer { closedir(directory) }
+    var count = 0
+    while readdir(directory) != nil { count += 1 }
+    return count - 2  // . and ..
+}
+
 @Suite("sock-echo as a process", .enabled(if: sockEchoPath() != nil, "sock-echo was not built next to the tests"))
 struct SockEchoProcessTests {
     @Test("TCP on port 0: logs the port, echoes, survives a reset, SIGTERM exits 0", arguments: ["poller", "async"])
@@ -162,5 +180,53 @@ struct SockEchoProcessTests {
         #expect(process.terminate(with: SIGINT) == 0)
         #expect(access(path, F_OK) != 0, "the socket path was not removed")
         close(process.stderr)
+    }
+
+    @Test("out of descriptors: says so once, keeps serving, accepts again when connections close",
+          arguments: ["poller", "async"])
+    func outOfDescriptors(mode: String) throws {
+        let process = try EchoProcess(["--listen", "127.0.0.1:0", "--mode", mode])
+        defer { close(process.stderr) }
+        let log = process.readLog(until: "listening on")
+        guard let range = log.range(of: "listening on 127.0.0.1:"),
+              let port = UInt16(log[range.upperBound...].prefix { $0.isNumber }) else {
+            _ = process.terminate(with: SIGKILL)
+            Issue.record("no port in the log: \(log)")
+            return
+        }
+        // After start-up (which raised the soft limit), lower the limit to
+        // leave room for about 20 connections.
+        let inUse = openDescriptorCount(of: process.pid)
+        try #require(inUse > 0)
+        try #require(setDescriptorLimit(of: process.pid, to: rlim_t(inUse + 20)))
+        let address = SockaddrInet4(address: .loopback, port: port)
+        var conns: [TCPConn] = []
+        defer { for conn in conns { try? conn.close() } }
+        for _ in 0..<60 {
+            conns.append(try TCPDialer(timeout: .seconds(10)).dial(to: address))  // the kernel completes them
+        }
+        let said = process.readLog(until: "out of file descriptors")
+        #expect(said.contains("out of file descriptors"))
+
+        func echoes(_ conn: TCPConn) -> Bool {
+            conn.setDeadline(.after(.seconds(10)))
+            guard (try? conn.write(UnsafeRawBufferPointer(TestBytes("ping").bytes))) != nil else { return false }
+            let back = TestBytes(count: 4)
+            var got = 0
+            while got < 4 {
+                guard case .bytes(let count) = (try? conn.read(into: UnsafeMutableRawBufferPointer(rebasing: back.raw[got...]))) ?? .endOfStream else {
+                    return false
+                }
+                got += count
+            }
+            return back.string(4) == "ping"
+        }
+        #expect(echoes(conns[0]), "an accepted connection is still served")
+        // Free 20 descriptors in the server: the waiting connections get in.
+        for conn in conns[1...20] { try conn.close() }
+        #expect(echoes(conns[25]), "accepting resumed (it waited in the backlog)")
+        #expect(process.terminate() == 0)
+        let rest = process.readLog(until: "stopped")
+        #expect(rest.components(separatedBy: "out of file descriptors").count <= 2, "said more than once")
     }
 }
