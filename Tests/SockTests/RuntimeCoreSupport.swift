@@ -12,7 +12,7 @@ import Testing
 /// The runtime-core tests. Serialized: they measure timing, count open
 /// descriptors and install process-wide syscall fakes, so they must not run
 /// alongside each other. (Suites of other files may still run in parallel.)
-@Suite(.serialized)
+@Suite(.serialized, .exclusiveLoad)
 struct RuntimeCoreTests {}
 
 // MARK: Sockets

@@ -39,6 +39,7 @@ extension RuntimeCoreTests {
             (SockBindings.EAFNOSUPPORT, .addressFamilyNotSupported),
             (SockBindings.EPROTONOSUPPORT, .protocolNotSupported),
             (SockBindings.EOPNOTSUPP, .notSupported),
+            (SockBindings.ECANCELED, .cancelled),
             (SockBindings.ENOENT, .other),
             (SockBindings.ENOTSOCK, .other),
             (SockBindings.EISCONN, .other),
@@ -92,6 +93,7 @@ extension RuntimeCoreTests {
                 (.notSupported, .notSupported, SockBindings.EOPNOTSUPP),
                 (.wouldBlock, .wouldBlock, SockBindings.EAGAIN),
                 (.endOfStream, .endOfStream, 0),
+                (.cancelled, .cancelled, SockBindings.ECANCELED),
                 (.other(SockBindings.ENOENT), .other, SockBindings.ENOENT),
             ]
             #expect(Set(named.map(\.1)) == Set(SockError.Code.allCases))

@@ -77,7 +77,7 @@ let udpHello = Array("hello world".utf8)  // 11 bytes
 
 /// UDP over loopback. Serialized: it counts open descriptors and measures
 /// deadlines.
-@Suite("UDP", .serialized)
+@Suite("UDP", .serialized, .exclusiveLoad)
 struct UDPTests {
     // MARK: Round trips
 

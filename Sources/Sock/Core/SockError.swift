@@ -95,6 +95,9 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         /// number of bytes got them (``Descriptor/read(exactly:into:deadline:)``).
         /// No errno: the kernel reported a plain end of stream.
         case endOfStream
+        /// The task waiting for the operation was cancelled (`ECANCELED`);
+        /// the socket stays usable.
+        case cancelled
         /// Any other errno; see ``SockError/errnoCode``.
         case other
 
@@ -122,6 +125,7 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
             case .notSupported: "not supported"
             case .wouldBlock: "would block"
             case .endOfStream: "end of stream before the requested bytes"
+            case .cancelled: "cancelled"
             case .other: "system error"
             }
         }
@@ -193,6 +197,7 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         case SockBindings.EAFNOSUPPORT: .addressFamilyNotSupported
         case SockBindings.EPROTONOSUPPORT, SockBindings.ESOCKTNOSUPPORT: .protocolNotSupported
         case SockBindings.EOPNOTSUPP: .notSupported
+        case SockBindings.ECANCELED: .cancelled
         default: .other
         }
     }
@@ -274,6 +279,9 @@ extension SockError {
     public static var interrupted: SockError { SockError(code: .interrupted, errnoCode: SockBindings.EINTR) }
     /// No memory (`ENOMEM`).
     public static var noMemory: SockError { SockError(code: .noMemory, errnoCode: SockBindings.ENOMEM) }
+    /// Cancelled: the task waiting for an async operation was cancelled
+    /// (`ECANCELED`); the socket stays usable.
+    public static var cancelled: SockError { SockError(code: .cancelled, errnoCode: SockBindings.ECANCELED) }
     /// Closed: the descriptor was closed (reported with `EBADF`).
     public static var closed: SockError { SockError(code: .closed, errnoCode: SockBindings.EBADF) }
     /// Unknown network name (no errno).

@@ -131,6 +131,15 @@ internal struct SyscallTable: Sendable {
     var setsockopt: @Sendable (
         _ fd: CInt, _ level: CInt, _ name: CInt, _ value: UnsafeRawPointer?, _ length: socklen_t
     ) -> CInt
+    // The reactor's calls (Reactor/): epoll, and the eventfd that wakes it.
+    // `event`/`events` point to `struct epoll_event` layouts (see
+    // Reactor/EpollDeclarations.swift).
+    var epollCreate1: @Sendable (_ flags: CInt) -> CInt
+    var epollCtl: @Sendable (_ epfd: CInt, _ operation: CInt, _ fd: CInt, _ event: UnsafeMutableRawPointer?) -> CInt
+    var epollWait: @Sendable (_ epfd: CInt, _ events: UnsafeMutableRawPointer, _ capacity: CInt, _ timeout: CInt) -> CInt
+    var eventfd: @Sendable (_ initialValue: CUnsignedInt, _ flags: CInt) -> CInt
+    var eventfdRead: @Sendable (_ fd: CInt, _ value: UnsafeMutablePointer<UInt64>) -> CInt
+    var eventfdWrite: @Sendable (_ fd: CInt, _ value: UInt64) -> CInt
 
     /// The table that calls the C library (what runs when no table is installed).
     static let system = SyscallTable(
@@ -154,7 +163,13 @@ internal struct SyscallTable: Sendable {
         getpeername: { Glibc.getpeername($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
         fcntl: { Glibc.fcntl($0, $1, $2) },
         getsockopt: { Glibc.getsockopt($0, $1, $2, $3, $4) },
-        setsockopt: { Glibc.setsockopt($0, $1, $2, $3, $4) }
+        setsockopt: { Glibc.setsockopt($0, $1, $2, $3, $4) },
+        epollCreate1: { systemEpollCreate1($0) },
+        epollCtl: { systemEpollCtl($0, $1, $2, $3) },
+        epollWait: { systemEpollWait($0, $1, $2, $3) },
+        eventfd: { systemEventfd($0, $1) },
+        eventfdRead: { systemEventfdRead($0, $1) },
+        eventfdWrite: { systemEventfdWrite($0, $1) }
     )
 
     /// Runs `body` with `table` installed process-wide, then restores the
@@ -506,6 +521,66 @@ internal enum Syscall {
             dispatch({ $0.setsockopt(fd, level, name, value, length) }, {
                 Glibc.setsockopt(fd, level, name, value, length)
             })
+        }
+    }
+
+    // MARK: Reactor (epoll, eventfd)
+
+    /// Creates an epoll instance (always `EPOLL_CLOEXEC`). The corresponding
+    /// C function is `epoll_create1`.
+    static func epollCreate1() -> Result<CInt, SockErrno> {
+        let flags = EpollDeclarations.closeOnExec
+        return valueOrErrno {
+            dispatch({ $0.epollCreate1(flags) }, { systemEpollCreate1(flags) })
+        }
+    }
+
+    /// Adds, modifies or removes (`operation`) the interest of `epfd` in
+    /// `fd`; `event` points to a `struct epoll_event` (nil for removal). The
+    /// corresponding C function is `epoll_ctl`.
+    static func epollCtl(
+        _ epfd: CInt, _ operation: CInt, _ fd: CInt, _ event: UnsafeMutableRawPointer?
+    ) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.epollCtl(epfd, operation, fd, event) }, { systemEpollCtl(epfd, operation, fd, event) })
+        }
+    }
+
+    /// Waits for at most `timeout` milliseconds (−1: without limit) for events,
+    /// written to `events` (room for `capacity` `struct epoll_event`s).
+    /// `EINTR` is returned, not retried, so that the caller can recompute the
+    /// time left. The corresponding C function is `epoll_wait`.
+    static func epollWait(
+        _ epfd: CInt, _ events: UnsafeMutableRawPointer, _ capacity: CInt, _ timeout: CInt
+    ) -> Result<CInt, SockErrno> {
+        valueOrErrno(retryingInterrupts: false) {
+            dispatch({ $0.epollWait(epfd, events, capacity, timeout) }, { systemEpollWait(epfd, events, capacity, timeout) })
+        }
+    }
+
+    /// Creates an event counter descriptor (always non-blocking and
+    /// close-on-exec). The corresponding C function is `eventfd`.
+    static func eventfd(_ initialValue: CUnsignedInt = 0) -> Result<CInt, SockErrno> {
+        let flags = EpollDeclarations.eventCounterFlags
+        return valueOrErrno {
+            dispatch({ $0.eventfd(initialValue, flags) }, { systemEventfd(initialValue, flags) })
+        }
+    }
+
+    /// Reads and resets an eventfd's counter into `value` (`EAGAIN` when it
+    /// is zero). The corresponding C function is `eventfd_read`.
+    static func eventfdRead(_ fd: CInt, _ value: UnsafeMutablePointer<UInt64>) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.eventfdRead(fd, value) }, { systemEventfdRead(fd, value) })
+        }
+    }
+
+    /// Adds `value` to an eventfd's counter, waking its pollers. Only for
+    /// eventfds — never a socket. The corresponding C function is
+    /// `eventfd_write`.
+    static func eventfdWrite(_ fd: CInt, _ value: UInt64) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.eventfdWrite(fd, value) }, { systemEventfdWrite(fd, value) })
         }
     }
 }

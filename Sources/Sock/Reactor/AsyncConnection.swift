@@ -1,0 +1,251 @@
+// Async reads and writes on a reactor: strike first (the same non-blocking
+// system call as the synchronous API), and only on would-block suspend until
+// the poller reports readiness. Deadlines end a wait with `.timedOut`, task
+// cancellation with `.cancelled`; either way the socket stays usable.
+
+/// Runs `strike` until it completes, suspending on the reactor while it
+/// would block. Shared by connections and listeners.
+@inline(__always)
+internal func reactorOperation<Success>(
+    _ registration: ReactorRegistration, _ direction: WaitDirection, deadline: Deadline,
+    _ strike: () throws(SockError) -> IOResult<Success>
+) async throws(SockError) -> Success {
+    while true {
+        registration.clearReadiness(direction)
+        if case .completed(let value) = try strike() {
+            return value
+        }
+        if deadline.hasPassed { throw .timedOut }
+        switch await registration.wait(for: direction, deadline: deadline) {
+        case .ready: continue
+        case .timedOut: throw .timedOut
+        case .cancelled: throw .cancelled
+        case .closed: throw .closed
+        }
+    }
+}
+
+/// A connection (TCP, Unix or UDP) whose reads and writes are `async`,
+/// driven by a ``Reactor``.
+///
+/// Each operation first makes its system call; only when it would block does
+/// the task suspend until the reactor's epoll reports readiness. Run the task
+/// on the reactor's executor (`Task(executorPreference: reactor.executor)`)
+/// and it resumes on the reactor thread without a thread hop; in steady state
+/// an operation allocates nothing, suspended or not.
+///
+/// ```swift
+/// let conn = try await AsyncTCPConn.connect(to: server, on: reactor, deadline: .after(.seconds(2)))
+/// try await conn.write(all: request)
+/// let count = try await conn.read(into: buffer, deadline: .after(.seconds(5)))   // 0: end of stream
+/// try conn.close()
+/// ```
+///
+/// Deadlines: ``Deadline/never`` (the default) and ``Deadline/none`` wait
+/// without limit; another deadline ends a wait with ``SockError/timedOut``.
+/// Cancelling the task ends a wait with ``SockError/cancelled``. Neither
+/// affects the connection, which stays usable. The base connection's own
+/// deadlines must stay ``Deadline/none`` (the default), or its system calls
+/// would wait on the reactor thread.
+///
+/// One reader and one writer may wait at a time (a read and a write may run
+/// concurrently in two tasks; two concurrent reads may not).
+public final class AsyncConnection<Base: Socket>: Sendable {
+    /// The connection, for options, addresses and anything synchronous.
+    public let base: Base
+    /// The reactor that drives this connection.
+    public let reactor: Reactor
+    internal let registration: ReactorRegistration
+
+    /// Puts `base` on `reactor` (registers it with the reactor's epoll,
+    /// edge-triggered, for reading and writing). Allocates the registration
+    /// once; nothing after that.
+    ///
+    /// - Throws: ``SockError/closed`` when `base` or the reactor is closed.
+    public init(_ base: Base, on reactor: Reactor) throws(SockError) {
+        self.base = base
+        self.reactor = reactor
+        registration = try ReactorRegistration(base.descriptor, reactor: reactor, interest: [.readable, .writable])
+    }
+
+    deinit {
+        registration.deregister()
+    }
+
+    /// Reads up to `buffer.count` bytes, waiting until some arrive.
+    ///
+    /// - Returns: The number of bytes read; 0 means end of stream on a stream
+    ///   socket (an empty datagram on a datagram socket), or an empty
+    ///   `buffer`.
+    /// - Throws: ``SockError/timedOut``, ``SockError/cancelled``,
+    ///   ``SockError/connectionReset``, ``SockError/closed``, …
+    ///
+    /// The corresponding C function is `recv`.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
+        let descriptor = base.descriptor
+        return try await reactorOperation(registration, .read, deadline: deadline) { () throws(SockError) in
+            try descriptor.read(into: buffer)
+        }
+    }
+
+    /// Reads until `buffer` is full or the stream ends.
+    ///
+    /// - Returns: `buffer.count`, or fewer when the peer ended the stream
+    ///   first (for a datagram socket, use ``read(into:deadline:)``).
+    /// - Throws: As ``read(into:deadline:)``; on a deadline or cancellation
+    ///   the bytes read so far are in `buffer` but their count is lost.
+    public func read(exactly buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let count = try await read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), deadline: deadline)
+            if count == 0 { break }
+            filled += count
+        }
+        return filled
+    }
+
+    /// Writes up to `buffer.count` bytes (with `MSG_NOSIGNAL`), waiting until
+    /// at least one can be written. A stream write may be short.
+    ///
+    /// - Returns: The number of bytes written.
+    /// - Throws: ``SockError/connectionReset`` (never `SIGPIPE`),
+    ///   ``SockError/timedOut``, ``SockError/cancelled``,
+    ///   ``SockError/closed``, …
+    ///
+    /// The corresponding C function is `send`.
+    @discardableResult
+    public func write(_ buffer: UnsafeRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
+        let descriptor = base.descriptor
+        return try await reactorOperation(registration, .write, deadline: deadline) { () throws(SockError) in
+            try descriptor.write(buffer)
+        }
+    }
+
+    /// Writes all of `buffer`, waiting for room as often as needed.
+    ///
+    /// - Throws: As ``write(_:deadline:)``; on a deadline or cancellation part
+    ///   of `buffer` may have been sent.
+    public func write(all buffer: UnsafeRawBufferPointer, deadline: Deadline = .never) async throws(SockError) {
+        var sent = 0
+        while sent < buffer.count {
+            sent += try await write(UnsafeRawBufferPointer(rebasing: buffer[sent...]), deadline: deadline)
+        }
+    }
+
+    /// Takes the connection off the reactor (waiting operations end with
+    /// ``SockError/closed``) and closes it. Idempotent.
+    ///
+    /// The corresponding C function is `close`.
+    public func close() throws(SockError) {
+        registration.deregister()
+        try base.descriptor.close()
+    }
+
+    /// Takes the connection off the reactor without closing it (waiting
+    /// operations end with ``SockError/closed``) and returns it, for
+    /// synchronous use or another reactor.
+    public func detach() -> Base {
+        registration.deregister()
+        return base
+    }
+}
+
+/// A TCP connection on a reactor.
+public typealias AsyncTCPConn = AsyncConnection<TCPConn>
+/// A Unix connection (stream, datagram or seqpacket) on a reactor.
+public typealias AsyncUnixConn = AsyncConnection<UnixConn>
+/// A UDP socket on a reactor (connected: read/write; see also
+/// ``AsyncConnection/readFrom(into:deadline:)``).
+public typealias AsyncUDPConn<Address: IPSocketAddress> = AsyncConnection<UDPConn<Address>>
+
+extension AsyncConnection where Base == TCPConn {
+    /// Connects to `remote` without blocking the thread: starts the
+    /// connection, then suspends until the handshake completes.
+    ///
+    /// - Throws: ``SockError/connectionRefused``, ``SockError/timedOut``,
+    ///   ``SockError/cancelled`` (the half-open socket is closed then), …
+    ///
+    /// The corresponding C functions are `socket`, `connect`, and
+    /// `getsockopt` (`SO_ERROR`).
+    public static func connect(
+        to remote: AnySocketAddress, on reactor: Reactor, deadline: Deadline = .never
+    ) async throws(SockError) -> AsyncTCPConn {
+        let conn = try TCPConn.dial(to: remote)
+        let async: AsyncTCPConn
+        do throws(SockError) {
+            async = try AsyncTCPConn(conn, on: reactor)
+        } catch {
+            try? conn.close()
+            throw error
+        }
+        do throws(SockError) {
+            try await reactorOperation(async.registration, .write, deadline: deadline) { () throws(SockError) in
+                try conn.finishConnect()
+            }
+        } catch {
+            try? async.close()
+            throw error
+        }
+        return async
+    }
+
+    /// Connects to an IPv4 address (see ``connect(to:on:deadline:)-(AnySocketAddress,_,_)``).
+    public static func connect(
+        to remote: SockaddrInet4, on reactor: Reactor, deadline: Deadline = .never
+    ) async throws(SockError) -> AsyncTCPConn {
+        try await connect(to: .inet4(remote), on: reactor, deadline: deadline)
+    }
+}
+
+extension AsyncConnection where Base == UnixConn {
+    /// Connects to the Unix socket at `remote` without blocking the thread.
+    /// A listener whose backlog is full makes the connect retry every
+    /// millisecond (Unix sockets give no readiness for that) until
+    /// `deadline`.
+    ///
+    /// - Throws: ``SockError/connectionRefused``, ``SockError/timedOut``,
+    ///   ``SockError/cancelled``, …
+    ///
+    /// The corresponding C functions are `socket` and `connect`.
+    public static func connect(
+        to remote: SockaddrUnix, network: UnixNetwork = .stream, on reactor: Reactor, deadline: Deadline = .never
+    ) async throws(SockError) -> AsyncUnixConn {
+        while true {
+            do throws(SockError) {
+                return try AsyncUnixConn(try UnixConn.dial(to: remote, network: network), on: reactor)
+            } catch .wouldBlock {
+                if deadline.hasPassed { throw .timedOut }
+                if Task.isCancelled { throw .cancelled }
+                try await reactor.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+}
+
+extension AsyncConnection where Base: PacketConn {
+    /// Reads one datagram and its sender's address (an unconnected UDP or
+    /// Unix datagram socket), waiting until one arrives.
+    ///
+    /// The corresponding C function is `recvfrom` (or `recvmsg`).
+    public func readFrom(
+        into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never
+    ) async throws(SockError) -> (count: Int, from: Base.Address) {
+        let base = self.base
+        return try await reactorOperation(registration, .read, deadline: deadline) { () throws(SockError) in
+            try base.readFrom(into: buffer)
+        }
+    }
+
+    /// Sends one datagram to `address`, waiting for room.
+    ///
+    /// The corresponding C function is `sendto` (or `sendmsg`).
+    @discardableResult
+    public func writeTo(
+        _ buffer: UnsafeRawBufferPointer, address: Base.Address, deadline: Deadline = .never
+    ) async throws(SockError) -> Int {
+        let base = self.base
+        return try await reactorOperation(registration, .write, deadline: deadline) { () throws(SockError) in
+            try base.writeTo(buffer, address: address)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+// Reactor: one thread, one Poller, one TaskExecutor.
+//
+// The thread loops: run the queued jobs (task slices), then wait in epoll —
+// without a timeout only if no job is queued — and turn events into
+// resumed continuations (which enqueue their tasks' jobs right here, on this
+// thread), then release registrations closed meanwhile. Nothing in the loop
+// allocates.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// An event loop thread for async socket operations: an epoll ``Poller``, a
+/// thread that waits on it, and a ``ReactorExecutor`` that runs tasks on that
+/// thread.
+///
+/// Put sockets on a reactor with ``AsyncConnection`` and ``AsyncListener``,
+/// and run the tasks that use them on its executor, so that a request never
+/// hops threads:
+///
+/// ```swift
+/// let reactor = try Reactor()
+/// let listener = try AsyncTCPListener(try TCPListener.listen(on: SockaddrInet4("127.0.0.1:7000")), on: reactor)
+/// Task(executorPreference: reactor.executor) {
+///     while let conn = try? await listener.accept() {
+///         Task(executorPreference: reactor.executor) {
+///             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+///             defer { buffer.deallocate(); conn.close() }
+///             while let count = try? await conn.read(into: buffer), count > 0 {
+///                 try? await conn.write(all: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+///             }
+///         }
+///     }
+/// }
+/// ```
+///
+/// Operations work from any task; from a task on another executor they still
+/// complete, but each resumption then hops to that executor.
+public final class Reactor: Sendable {
+    /// The poller the thread waits on. Usable directly (its own registrations
+    /// and timers); tokens that are not Sock's are ignored by the reactor.
+    internal let poller: Poller
+    /// The executor whose jobs run on the reactor thread.
+    public let executor: ReactorExecutor
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+    /// Registrations closed since the last loop iteration, released by the
+    /// reactor thread after it has dispatched the events it fetched.
+    private let closedRegistrations: Mutex<[Unmanaged<ReactorRegistration>]>
+    private let thread: Mutex<pthread_t?>
+    private let eventCapacity: Int
+
+    /// Creates a reactor and starts its thread.
+    ///
+    /// - Parameters:
+    ///   - eventCapacity: Events fetched per `epoll_wait`.
+    ///   - capacity: Registrations, timers and queued jobs to make room for
+    ///     up front (more grow the tables once, never per operation).
+    /// - Throws: The error of `epoll_create1`, `eventfd` or `pthread_create`.
+    public init(eventCapacity: Int = 1024, capacity: Int = 4096) throws(SockError) {
+        poller = try Poller(capacity: capacity, timerCapacity: capacity)
+        executor = ReactorExecutor(poller: poller, capacity: capacity)
+        self.eventCapacity = eventCapacity
+        var released: [Unmanaged<ReactorRegistration>] = []
+        released.reserveCapacity(64)
+        closedRegistrations = Mutex(released)
+        thread = Mutex(nil)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var id = pthread_t()
+        let result = pthread_create(&id, nil, { context in
+            let reactor = Unmanaged<Reactor>.fromOpaque(context!).takeRetainedValue()
+            reactor.run()
+            return nil
+        }, context)
+        if result != 0 {
+            Unmanaged<Reactor>.fromOpaque(context).release()
+            poller.close()
+            throw SockError(errno: result)
+        }
+        thread.withLock { $0 = id }
+    }
+
+    /// Stops the thread after the jobs queued now have run, and closes the
+    /// poller: operations still waiting never resume, so close the
+    /// connections and listeners first. Waits for the thread to end unless
+    /// called on it. Idempotent.
+    public func shutdown() {
+        if stopping.exchange(true, ordering: .sequentiallyConsistent) { return }
+        poller.wake()
+        let id: pthread_t? = thread.withLock { id in
+            defer { id = nil }
+            return id
+        }
+        if let id {
+            if pthread_equal(id, pthread_self()) != 0 {
+                pthread_detach(id)
+            } else {
+                pthread_join(id, nil)
+            }
+        }
+    }
+
+    /// Whether ``shutdown()`` was called.
+    public var isShutDown: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Hands a deregistered registration to the reactor thread for release.
+    internal func releaseLater(_ registration: ReactorRegistration) {
+        if stopped.load(ordering: .acquiring) {
+            Unmanaged.passUnretained(registration).release()
+            return
+        }
+        closedRegistrations.withLock { $0.append(Unmanaged.passUnretained(registration)) }
+    }
+
+    /// The reactor thread.
+    private func run() {
+        var events = PollerEvents(capacity: eventCapacity)
+        var drained = JobQueue(capacity: 256)
+        var released: [Unmanaged<ReactorRegistration>] = []
+        released.reserveCapacity(64)
+        let unownedExecutor = executor.asUnownedTaskExecutor()
+        while true {
+            // 1. Run the jobs queued so far.
+            executor.swapQueue(with: &drained)
+            while let job = drained.pop() {
+                job.runSynchronously(on: unownedExecutor)
+            }
+            if stopping.load(ordering: .acquiring) && !executor.hasJobs { break }
+            // 2. Wait (not at all while jobs are queued).
+            executor.reactorMayWait.store(true, ordering: .sequentiallyConsistent)
+            let deadline: Deadline = executor.hasJobs || stopping.load(ordering: .acquiring) ? .none : .never
+            let count: Int
+            do throws(SockError) {
+                count = try poller.wait(into: &events, deadline: deadline)
+            } catch {
+                executor.reactorMayWait.store(false, ordering: .sequentiallyConsistent)
+                break
+            }
+            executor.reactorMayWait.store(false, ordering: .sequentiallyConsistent)
+            // 3. Dispatch.
+            for index in 0..<count {
+                let event = events[index]
+                switch event.kind {
+                case .io:
+                    ReactorRegistration.from(token: event.token).handle(event.readiness)
+                case .timer:
+                    if event.token & ReactorSleeper.tokenTag != 0 {
+                        ReactorSleeper.handleTimer(token: event.token)
+                    } else {
+                        ReactorRegistration.handleTimer(token: event.token)
+                    }
+                case .wakeUp:
+                    break
+                }
+            }
+            // 4. Release registrations closed before this batch was dispatched.
+            closedRegistrations.withLock { swap(&$0, &released) }
+            for registration in released { registration.release() }
+            released.removeAll(keepingCapacity: true)
+        }
+        stopped.store(true, ordering: .releasing)
+        closedRegistrations.withLock { list in
+            for registration in list { registration.release() }
+            list.removeAll()
+        }
+        drained.deallocate()
+        poller.close()
+    }
+}

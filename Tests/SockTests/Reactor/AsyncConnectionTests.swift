@@ -1,0 +1,384 @@
+// Async connections on a reactor: echo, 2,000 concurrent connections,
+// deadlines and cancellation of read/accept/connect (the socket stays
+// usable), peer reset, half-close, close while waiting, Unix and UDP, and
+// the allocations of an async echo loop's steady state.
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import Sock
+import SockBindings
+import SockTestSupport
+import Synchronization
+import Testing
+
+@Suite("Reactor: async connections")
+struct AsyncConnectionTests {
+    @Test("connect, write(all:), read(exactly:) and end of stream through an echo server")
+    func echoRoundTrip() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        let ok = try await onReactor(reactor) {
+            let conn = try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(10)))
+            let out = TaskBuffer(count: 100_000)
+            let back = TaskBuffer(count: 100_000)
+            let sum = fillPattern(out.raw, seed: 1)
+            try await conn.write(all: UnsafeRawBufferPointer(out.raw))
+            let count = try await conn.read(exactly: back.raw, deadline: .after(.seconds(10)))
+            try conn.base.shutdown(.write)
+            let end = try await conn.read(into: back.raw, deadline: .after(.seconds(10)))
+            try conn.close()
+            return count == 100_000 && checksum(UnsafeRawBufferPointer(back.raw)) == sum && end == 0
+        }
+        #expect(ok)
+    }
+
+    @Test("a read deadline ends a suspended read with timedOut; the connection stays usable")
+    func readDeadline() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let (client, server) = try tcpPair4()
+        defer { try? server.close() }
+        let conn = try AsyncTCPConn(client, on: reactor)
+        defer { try? conn.close() }
+        let result = try await onReactor(reactor) { () -> (SockError?, Int64, Int) in
+            let buffer = TaskBuffer(count: 16)
+            let start = Deadline.monotonicNow()
+            let error = await asyncSockError { try await conn.read(into: buffer.raw, deadline: .after(.milliseconds(100))) }
+            let waited = millisecondsSince(start)
+            _ = try server.write(UnsafeRawBufferPointer(TestBytes("ok").bytes))
+            let count = try await conn.read(into: buffer.raw, deadline: .after(.seconds(10)))
+            return (error, waited, count)
+        }
+        #expect(result.0 == .timedOut)
+        #expect(result.1 >= 100, "ended early")
+        #expect(result.2 == 2)
+    }
+
+    @Test("cancelling the task of a suspended read ends it with cancelled; the connection stays usable")
+    func readCancellation() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let (client, server) = try tcpPair4()
+        defer { try? server.close() }
+        let conn = try AsyncTCPConn(client, on: reactor)
+        defer { try? conn.close() }
+        let reader = Task(executorPreference: reactor.executor) { () -> SockError? in
+            let buffer = TaskBuffer(count: 16)
+            return await asyncSockError { try await conn.read(into: buffer.raw) }
+        }
+        usleep(50_000)
+        reader.cancel()
+        #expect(await reader.value == .cancelled)
+        let count = try await onReactor(reactor) {
+            _ = try server.write(UnsafeRawBufferPointer(TestBytes("again").bytes))
+            let buffer = TaskBuffer(count: 16)
+            return try await conn.read(into: buffer.raw, deadline: .after(.seconds(10)))
+        }
+        #expect(count == 5)
+    }
+
+    @Test("accept: deadline, cancellation, then a connection is still accepted")
+    func acceptDeadlineAndCancellation() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try AsyncTCPListener(try listener4(), on: reactor)
+        defer { try? listener.close() }
+        let timedOut = try await onReactor(reactor) {
+            await asyncSockError { try await listener.accept(deadline: .after(.milliseconds(50))) }
+        }
+        #expect(timedOut == .timedOut)
+        let acceptor = Task(executorPreference: reactor.executor) {
+            await asyncSockError { try await listener.accept() }
+        }
+        usleep(50_000)
+        acceptor.cancel()
+        #expect(await acceptor.value == .cancelled)
+        let client = try TCPDialer(timeout: .seconds(5)).dial(to: listener.base.address)
+        defer { try? client.close() }
+        let accepted = try await onReactor(reactor) { try await listener.accept(deadline: .after(.seconds(10))) }
+        try accepted.close()
+    }
+
+    @Test("connect to a listener with a full backlog: deadline ends it with timedOut, cancellation with cancelled")
+    func connectDeadlineAndCancellation() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        // A listener that never accepts, with the smallest backlog: once its
+        // queue is full the kernel drops further SYNs, so a connect stays in
+        // progress (loopback only).
+        let full = try TCPListener.listen(on: SockaddrInet4(address: .loopback, port: 0), backlog: 0)
+        defer { try? full.close() }
+        var fillers: [TCPConn] = []
+        defer { for conn in fillers { try? conn.close() } }
+        var saturated = false
+        for _ in 0..<16 {
+            guard let conn = try? TCPDialer(timeout: .milliseconds(300)).dial(to: full.address) else {
+                saturated = true
+                break
+            }
+            fillers.append(conn)
+        }
+        try #require(saturated, "the backlog never filled; cannot test a pending connect")
+        let address = full.address
+        let timedOut = try await onReactor(reactor) {
+            await asyncSockError { try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.milliseconds(100))) }
+        }
+        #expect(timedOut == .timedOut)
+        let connector = Task(executorPreference: reactor.executor) {
+            await asyncSockError { try await AsyncTCPConn.connect(to: address, on: reactor) }
+        }
+        usleep(50_000)
+        connector.cancel()
+        #expect(await connector.value == .cancelled)
+    }
+
+    @Test("a peer that resets while a read waits ends it with connectionReset")
+    func peerResetMidRead() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let (client, server) = try tcpPair4()
+        let conn = try AsyncTCPConn(client, on: reactor)
+        defer { try? conn.close() }
+        let reader = Task(executorPreference: reactor.executor) { () -> SockError? in
+            let buffer = TaskBuffer(count: 16)
+            return await asyncSockError { try await conn.read(into: buffer.raw, deadline: .after(.seconds(30))) }
+        }
+        usleep(50_000)
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        let set = Glibc.setsockopt(server.descriptor.rawValue, SockBindings.SOL_SOCKET, SockBindings.SO_LINGER,
+                                   &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        #expect(set == 0)
+        try server.close()
+        #expect(await reader.value == .connectionReset)
+    }
+
+    @Test("closing a connection while a read waits ends it with closed")
+    func closeWhileWaiting() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let (client, server) = try tcpPair4()
+        defer { try? server.close() }
+        let conn = try AsyncTCPConn(client, on: reactor)
+        let reader = Task(executorPreference: reactor.executor) { () -> SockError? in
+            let buffer = TaskBuffer(count: 16)
+            return await asyncSockError { try await conn.read(into: buffer.raw, deadline: .after(.seconds(30))) }
+        }
+        usleep(50_000)
+        try conn.close()
+        #expect(await reader.value == .closed)
+
+        // Closing the descriptor itself (not the async wrapper) while a read
+        // waits: the poller sees the hang-up, deregisters, and the read ends.
+        let (client2, server2) = try tcpPair4()
+        defer { try? server2.close() }
+        let conn2 = try AsyncTCPConn(client2, on: reactor)
+        let reader2 = Task(executorPreference: reactor.executor) { () -> SockError? in
+            let buffer = TaskBuffer(count: 16)
+            return await asyncSockError { try await conn2.read(into: buffer.raw, deadline: .after(.seconds(30))) }
+        }
+        usleep(50_000)
+        try client2.close()
+        #expect(await reader2.value == .closed)
+    }
+
+    @Test("Unix stream: async accept, connect and echo")
+    func unixEcho() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let name = try SockaddrUnix(abstractName: "sock-reactor-test-\(getpid())-\(Deadline.monotonicNow())")
+        let listener = try AsyncUnixListener(try UnixListener.listen(on: name), on: reactor)
+        defer { try? listener.close() }
+        Task(executorPreference: reactor.executor) {
+            while let conn = try? await listener.accept() {
+                Task(executorPreference: reactor.executor) { await echo(conn) }
+            }
+        }
+        let ok = try await onReactor(reactor) {
+            let conn = try await AsyncUnixConn.connect(to: name, on: reactor, deadline: .after(.seconds(10)))
+            defer { try? conn.close() }
+            let out = TaskBuffer(count: 300_000)
+            let back = TaskBuffer(count: 300_000)
+            let sum = fillPattern(out.raw, seed: 9)
+            async let sent: Void = conn.write(all: UnsafeRawBufferPointer(out.raw), deadline: .after(.seconds(10)))
+            let count = try await conn.read(exactly: back.raw, deadline: .after(.seconds(10)))
+            try await sent
+            return count == out.raw.count && checksum(UnsafeRawBufferPointer(back.raw)) == sum
+        }
+        #expect(ok)
+    }
+
+    @Test("UDP: async readFrom waits for a datagram; writeTo answers it")
+    func udpReadFromWriteTo() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let server = try AsyncConnection(try UDPConn.listen(on: SockaddrInet4(address: .loopback, port: 0)), on: reactor)
+        defer { try? server.close() }
+        let client = try AsyncConnection(try UDPConn.dial(to: server.base.localAddress), on: reactor)
+        defer { try? client.close() }
+        let ok = try await onReactor(reactor) {
+            let buffer = TaskBuffer(count: 64)
+            async let request = server.readFrom(into: buffer.raw, deadline: .after(.seconds(10)))
+            usleep(10_000)
+            try await client.write(UnsafeRawBufferPointer(TestBytes("ping").bytes))
+            let (count, from) = try await request
+            try await server.writeTo(UnsafeRawBufferPointer(rebasing: buffer.raw[..<count]), address: from)
+            let reply = TaskBuffer(count: 64)
+            let got = try await client.read(into: reply.raw, deadline: .after(.seconds(10)))
+            return got == 4
+        }
+        #expect(ok)
+    }
+
+    @Test("the async echo loop's steady state: allocations per request on the reactor thread")
+    func asyncEchoAllocations() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        let perRequest = try await onReactor(reactor) { () -> Double in
+            let conn = try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(10)))
+            defer { try? conn.close() }
+            let out = TaskBuffer(count: 64)
+            let back = TaskBuffer(count: 64)
+            _ = fillPattern(out.raw, seed: 3)
+            // The client and the server's connection task both run on the
+            // reactor thread, so this thread's malloc counter sees both
+            // sides of every request: client write + suspended read, server
+            // read (resumed by the reactor) + write.
+            func roundTrips(_ count: Int) async throws {
+                for _ in 0..<count {
+                    try await conn.write(all: UnsafeRawBufferPointer(out.raw))
+                    _ = try await conn.read(exactly: back.raw)
+                }
+            }
+            try await roundTrips(1_000)  // warm-up: tables and task allocators reach their size
+            let before = allocationCount()
+            try await roundTrips(10_000)
+            return Double(allocationCount() - before) / 10_000
+        }
+        print("reactor: async echo steady state: \(perRequest) mallocs per request (client + server, one reactor thread)")
+        #if DEBUG
+        // Unoptimized (-Onone) code allocates in the async path (unspecialized
+        // generics); measured 18 per request here (client and server
+        // together). The optimized build allocates none: 0 in `swift test -c
+        // release` and in sock-echo --mode async under a malloc counter.
+        #expect(perRequest <= 32)
+        #else
+        #expect(perRequest == 0)
+        #endif
+    }
+}
+
+/// The reactor tests that load both cores and hold thousands of descriptors
+/// for a second or two. `.exclusiveLoad` keeps them apart from the suites
+/// that measure timing or count open descriptors (RuntimeCoreTests, UDP).
+@Suite("Reactor: many connections", .serialized, .exclusiveLoad)
+struct ReactorLoadTests {
+    @Test("2,000 concurrent loopback connections echo with checksums through one reactor thread",
+          .enabled(if: raiseDescriptorLimit(toAtLeast: 4_500), "RLIMIT_NOFILE hard limit below 4,500"))
+    func twoThousandConnections() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        let connections = 2_000
+        let verified = try await onReactor(reactor) {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<connections {
+                    group.addTask {
+                        let conn = try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(60)))
+                        defer { try? conn.close() }
+                        let out = TaskBuffer(count: 700)
+                        let back = TaskBuffer(count: 700)
+                        var good = 0
+                        for round in 0..<3 {
+                            let size = 1 + (index * 7 + round * 131) % 700
+                            let message = UnsafeMutableRawBufferPointer(rebasing: out.raw[..<size])
+                            let sum = fillPattern(message, seed: UInt64(index * 10 + round))
+                            try await conn.write(all: UnsafeRawBufferPointer(message), deadline: .after(.seconds(60)))
+                            let reply = UnsafeMutableRawBufferPointer(rebasing: back.raw[..<size])
+                            let count = try await conn.read(exactly: reply, deadline: .after(.seconds(60)))
+                            if count == size && checksum(UnsafeRawBufferPointer(reply)) == sum { good += 1 }
+                        }
+                        return good == 3 ? 1 : 0
+                    }
+                }
+                var total = 0
+                for try await result in group { total += result }
+                return total
+            }
+        }
+        #expect(verified == connections)
+    }
+
+    @Test("a peer that half-closes right after sending gets its whole echo, then end of stream")
+    func halfClose() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        for round in 0..<10 {
+            let size = 1 + round * 100_003 % 1_000_000
+            let conn = try await onReactor(reactor) {
+                try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(10)))
+            }
+            defer { try? conn.close() }
+            let out = TaskBuffer(count: size)
+            let sum = fillPattern(out.raw, seed: UInt64(round))
+            let writer = Task(executorPreference: reactor.executor) { () -> Bool in
+                do {
+                    try await conn.write(all: UnsafeRawBufferPointer(out.raw), deadline: .after(.seconds(30)))
+                    try conn.base.shutdown(.write)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            let (count, received, endSeen) = try await onReactor(reactor) { () -> (Int, UInt64, Bool) in
+                let back = TaskBuffer(count: size)
+                let count = try await conn.read(exactly: back.raw, deadline: .after(.seconds(30)))
+                let end = try await conn.read(into: back.raw, deadline: .after(.seconds(30)))
+                return (count, checksum(UnsafeRawBufferPointer(back.raw)), end == 0)
+            }
+            #expect(await writer.value)
+            #expect(count == size)
+            #expect(received == sum)
+            #expect(endSeen)
+        }
+    }
+
+}
+
+@Suite("Reactor: sleep, shutdown")
+struct ReactorSleepTests {
+    @Test("sleep(until:) never ends early; cancellation ends it with cancelled")
+    func sleepAndCancel() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let start = Deadline.monotonicNow()
+        try await onReactor(reactor) { try await reactor.sleep(for: .milliseconds(50)) }
+        #expect(millisecondsSince(start) >= 50)
+        let sleeper = Task(executorPreference: reactor.executor) {
+            await asyncSockError { try await reactor.sleep(for: .seconds(60)) }
+        }
+        usleep(50_000)
+        sleeper.cancel()
+        #expect(await sleeper.value == .cancelled)
+    }
+
+    @Test("shutdown stops the reactor thread after queued work; a second shutdown does nothing")
+    func shutdown() async throws {
+        let reactor = try Reactor()
+        let value = try await onReactor(reactor) { 42 }
+        #expect(value == 42)
+        reactor.shutdown()
+        reactor.shutdown()
+        #expect(reactor.isShutDown)
+    }
+}
