@@ -18,7 +18,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: docs test-examples all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
 
 all: test
 
@@ -88,6 +88,7 @@ check-parity:
 	$(SWIFT) package dump-symbol-graph --minimum-access-level public >/dev/null
 	python3 scripts/check-parity.py --table Sources/Sock/Sock.docc/GoParity.md --index Tests/Parity/go-api-index.txt \
 	  --symbol-graphs "$$(dirname "$$($(SWIFT) build --show-bin-path)")/symbolgraph"
+	python3 scripts/check-doc-comments.py "$$(dirname "$$($(SWIFT) build --show-bin-path)")/symbolgraph"
 
 test-generator: deps headers
 	@llvm=$$(scripts/ensure-deps.sh); cd Generator && $(SWIFT) build --build-tests $(llvm_flags) && $(SWIFT) test --skip-build $(llvm_flags)
@@ -103,6 +104,13 @@ bench:
 	cd Benchmarks && $(SWIFT) build -c release -q && $(SWIFT) build -c release -q --product BenchmarkTool
 	@echo "make: [2/2] measuring (4–6 minutes; best on an otherwise idle machine)" >&2
 	Benchmarks/.build/release/sock-bench-report $(BENCH_FLAGS)
+
+# The DocC catalog (Sources/Sock/Sock.docc) with swift-docc-plugin, warnings
+# as errors; output in .build/docs. The plugin is a dependency only when
+# SOCK_DOCS is set, so the library's own builds resolve no package.
+docs:
+	SOCK_DOCS=1 $(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation \
+	  --target Sock --warnings-as-errors --output-path .build/docs
 
 clean:
 	rm -rf .build Generator/.build $(HEADERS_DIR)/probes

@@ -35,3 +35,9 @@ let package = Package(
         .executableTarget(name: "glibc-coexistence", dependencies: ["Sock"], path: "Examples/GlibcCoexistence"),
     ]
 )
+
+// `make docs` only: swift-docc-plugin, so that the library itself keeps no
+// package dependency (SOCK_DOCS=1 is set by the Makefile's docs target).
+if Context.environment["SOCK_DOCS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"))
+}
