@@ -2,6 +2,7 @@
 #   make generate   regenerate Sources/SockBindings from the pinned headers
 #   make test       build and run every test (library and generator)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
+#   make test-kernels  the library tests in a VM on Debian 12's Linux 6.1 (REPEAT=N runs)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -18,7 +19,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench test-kernels clean
 
 all: test
 
@@ -80,6 +81,15 @@ check-parity:
 
 test-generator: deps headers
 	@llvm=$$(scripts/ensure-deps.sh); cd Generator && $(SWIFT) build --build-tests $(llvm_flags) && $(SWIFT) test --skip-build $(llvm_flags)
+
+# The library tests inside a VM booted on Debian 12's stock kernel (Linux 6.1;
+# virtme-ng, QEMU without KVM), with the sctp module loaded: fails on any
+# failure and on any skipped SCTP test. REPEAT=N runs the suite N times in
+# one boot. As root it installs what it needs (Debian packages, virtme-ng in
+# a venv); otherwise it prints the commands. See scripts/test-kernels.sh.
+REPEAT ?= 1
+test-kernels:
+	REPEAT=$(REPEAT) SWIFT=$(SWIFT) scripts/test-kernels.sh
 
 # Benchmarks/ is a package of its own (package-benchmark, SwiftNIO, a C
 # reference); the library gains no dependency. sock-bench-report runs
