@@ -3,6 +3,7 @@
 #   make test       build and run every test (library and generator)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 #   make test-kernels  the library tests in a VM on Debian 12's Linux 6.1 (REPEAT=N runs)
+#   make test-sanitizers  the library tests under AddressSanitizer (+ leaks) and ThreadSanitizer
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -19,7 +20,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench test-kernels clean
+.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench test-kernels test-sanitizers clean
 
 all: test
 
@@ -90,6 +91,26 @@ test-generator: deps headers
 REPEAT ?= 1
 test-kernels:
 	REPEAT=$(REPEAT) SWIFT=$(SWIFT) scripts/test-kernels.sh
+
+# The library tests under each sanitizer, in build folders of their own
+# (.build-asan, .build-tsan). The allocation tests still count there (through
+# the sanitizer's malloc hook, Tests/CMallocCounter). AddressSanitizer checks
+# for leaks at exit; Tests/Sanitizers/lsan.supp lists the only memory kept on
+# purpose (test buffers, the test-only fake syscall table). Any ASan/TSan
+# report, or leak, fails the run. SANITIZERS="address" runs one of them.
+SANITIZERS ?= address thread
+test-sanitizers:
+	@for sanitizer in $(SANITIZERS); do \
+	  case $$sanitizer in address) scratch=.build-asan;; thread) scratch=.build-tsan;; \
+	    *) echo "make: unknown sanitizer $$sanitizer (address, thread)" >&2; exit 1;; esac; \
+	  echo "make: test-sanitizers: $$sanitizer ($$scratch)" >&2; \
+	  $(SWIFT) build --build-tests --sanitize=$$sanitizer --scratch-path $$scratch; \
+	  SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
+	  TSAN_OPTIONS=halt_on_error=0:exitcode=66 \
+	    $(SWIFT) test --skip-build --sanitize=$$sanitizer --scratch-path $$scratch; \
+	done
 
 # Benchmarks/ is a package of its own (package-benchmark, SwiftNIO, a C
 # reference); the library gains no dependency. sock-bench-report runs

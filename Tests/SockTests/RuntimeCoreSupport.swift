@@ -6,6 +6,7 @@ import Glibc
 #endif
 @testable import Sock
 import SockBindings
+import SockTestSupport
 import Synchronization
 import Testing
 
@@ -184,4 +185,16 @@ func withSyscalls<Result>(
     var table = SyscallTable.system
     configure(&table)
     return try SyscallTable.withInstalled(table) { () throws -> Result in try body() }
+}
+
+// MARK: Allocation counting
+
+/// For tests that count allocations: skipped, with the reason, where the
+/// counter cannot see the Swift runtime's allocations (under
+/// ThreadSanitizer; see `AllocationCounting` in SockTestSupport).
+extension Trait where Self == ConditionTrait {
+    static var countingAllocations: Self {
+        .enabled(if: AllocationCounting.isAvailable,
+                 "allocation counting is unavailable here (ThreadSanitizer does not report the Swift runtime's allocations to the malloc hook)")
+    }
 }

@@ -285,7 +285,7 @@ struct TCPInfoTests {
         try listener.close()
     }
 
-    @Test("reading TCP info in place and asking per field allocates nothing")
+    @Test("reading TCP info in place and asking per field allocates nothing", .countingAllocations)
     func noAllocation() throws {
         let (client, server) = try tcpPair4()
         defer { try? client.close(); try? server.close() }
