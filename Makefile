@@ -4,6 +4,7 @@
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 #   make test-kernels  the library tests in a VM on Debian 12's Linux 6.1 (REPEAT=N runs)
 #   make test-sanitizers  the library tests under AddressSanitizer (+ leaks) and ThreadSanitizer
+#   make fuzz       libFuzzer targets of Fuzz/, FUZZ_SECONDS (60) each
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -20,7 +21,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench test-kernels test-sanitizers clean
+.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench test-kernels test-sanitizers fuzz clean
 
 all: test
 
@@ -111,6 +112,14 @@ test-sanitizers:
 	  TSAN_OPTIONS=halt_on_error=0:exitcode=66 \
 	    $(SWIFT) test --skip-build --sanitize=$$sanitizer --scratch-path $$scratch; \
 	done
+
+# libFuzzer targets (Fuzz/, a package of its own: the library's build gains
+# nothing) for address text, sockaddr decoding, control messages and TCP
+# info, built with -sanitize=fuzzer,address; each runs FUZZ_SECONDS from the
+# seed corpus in Fuzz/Corpus. Fails on any crash, trap or leak.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 # Benchmarks/ is a package of its own (package-benchmark, SwiftNIO, a C
 # reference); the library gains no dependency. sock-bench-report runs

@@ -87,7 +87,9 @@ if ! command -v vng >/dev/null; then
     else
         say "installing virtme-ng $VNG_VERSION into $VNG_VENV (pip)"
         python3 -m venv "$VNG_VENV" >&2 || {
-            apt-get install -y -qq --no-install-recommends python3-venv >&2
+            # Debian's python3 needs python3-venv (ensurepip) for this.
+            rm -rf "$VNG_VENV"
+            apt-get install -y -qq --no-install-recommends python3-venv python3-pip >&2
             python3 -m venv "$VNG_VENV" >&2
         }
         "$VNG_VENV/bin/pip" install -q "virtme-ng==$VNG_VERSION" >&2
