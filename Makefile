@@ -2,6 +2,9 @@
 #   make generate   regenerate Sources/SockBindings and Sources/Sock/Generated from the pinned headers
 #   make test       build and run every test (library and generator)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
+#   make test-kernels  the library tests in a VM on Debian 12's Linux 6.1 (REPEAT=N runs)
+#   make test-sanitizers  the library tests under AddressSanitizer (+ leaks) and ThreadSanitizer
+#   make fuzz       libFuzzer targets of Fuzz/, FUZZ_SECONDS (60) each
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -18,7 +21,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: docs test-examples all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench docs test-kernels test-sanitizers fuzz clean
 
 all: test
 
@@ -92,6 +95,43 @@ check-parity:
 
 test-generator: deps headers
 	@llvm=$$(scripts/ensure-deps.sh); cd Generator && $(SWIFT) build --build-tests $(llvm_flags) && $(SWIFT) test --skip-build $(llvm_flags)
+
+# The library tests inside a VM booted on Debian 12's stock kernel (Linux 6.1;
+# virtme-ng, QEMU without KVM), with the sctp module loaded: fails on any
+# failure and on any skipped SCTP test. REPEAT=N runs the suite N times in
+# one boot. As root it installs what it needs (Debian packages, virtme-ng in
+# a venv); otherwise it prints the commands. See scripts/test-kernels.sh.
+REPEAT ?= 1
+test-kernels:
+	REPEAT=$(REPEAT) SWIFT=$(SWIFT) scripts/test-kernels.sh
+
+# The library tests under each sanitizer, in build folders of their own
+# (.build-asan, .build-tsan). The allocation tests still count there (through
+# the sanitizer's malloc hook, Tests/CMallocCounter). AddressSanitizer checks
+# for leaks at exit; Tests/Sanitizers/lsan.supp lists the only memory kept on
+# purpose (test buffers, the test-only fake syscall table). Any ASan/TSan
+# report, or leak, fails the run. SANITIZERS="address" runs one of them.
+SANITIZERS ?= address thread
+test-sanitizers:
+	@for sanitizer in $(SANITIZERS); do \
+	  case $$sanitizer in address) scratch=.build-asan;; thread) scratch=.build-tsan;; \
+	    *) echo "make: unknown sanitizer $$sanitizer (address, thread)" >&2; exit 1;; esac; \
+	  echo "make: test-sanitizers: $$sanitizer ($$scratch)" >&2; \
+	  $(SWIFT) build --build-tests --sanitize=$$sanitizer --scratch-path $$scratch; \
+	  SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
+	  TSAN_OPTIONS=halt_on_error=0:exitcode=66 \
+	    $(SWIFT) test --skip-build --sanitize=$$sanitizer --scratch-path $$scratch; \
+	done
+
+# libFuzzer targets (Fuzz/, a package of its own: the library's build gains
+# nothing) for address text, sockaddr decoding, control messages and TCP
+# info, built with -sanitize=fuzzer,address; each runs FUZZ_SECONDS from the
+# seed corpus in Fuzz/Corpus. Fails on any crash, trap or leak.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 # Benchmarks/ is a package of its own (package-benchmark, SwiftNIO, a C
 # reference); the library gains no dependency. sock-bench-report runs

@@ -32,3 +32,36 @@ public func harnessAllocationsPerThrow() -> UInt64 {
 
 /// Allocations counted so far on this thread.
 public func allocationCount() -> UInt64 { sock_test_malloc_count() }
+
+/// How this test binary counts allocations (see `MallocCounter.h`).
+public enum AllocationCounting: Sendable {
+    /// The interposed malloc family (a normal build).
+    case interposedMalloc
+    /// The malloc hook of AddressSanitizer or ThreadSanitizer.
+    case sanitizerHook
+    /// Not at all: a sanitizer owns malloc and refused the hook.
+    case unavailable
+
+    /// The mode of this process.
+    public static let current: AllocationCounting = {
+        switch sock_test_malloc_counting_mode() {
+        case 0:
+            return .interposedMalloc
+        case 1:
+            // A sanitizer's hook: check that it sees the Swift runtime's
+            // allocations. AddressSanitizer's does; ThreadSanitizer's sees
+            // malloc called from C but not from the Swift runtime
+            // (swift_slowAlloc), measured with Swift 6.3.1.
+            let before = sock_test_malloc_count()
+            let probe = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+            probe.deallocate()
+            return sock_test_malloc_count() > before ? .sanitizerHook : .unavailable
+        default:
+            return .unavailable
+        }
+    }()
+
+    /// Whether allocation counts mean anything here; allocation tests use
+    /// it with `.enabled(if:)`.
+    public static var isAvailable: Bool { current != .unavailable }
+}

@@ -665,7 +665,7 @@ struct AddressTests {
 
     // MARK: Allocation
 
-    @Test("parse, print, encode and decode allocate nothing beyond the returned String")
+    @Test("parse, print, encode and decode allocate nothing beyond the returned String", .countingAllocations)
     func noAllocation() throws {
         let v4Text = "192.168.100.200:65535"
         let v6Text = "[2001:db8:aaaa:bbbb::1]:443"

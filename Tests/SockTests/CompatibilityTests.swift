@@ -582,7 +582,7 @@ struct CompatibilityTests {
 
     // MARK: No allocation through the protocols
 
-    @Test("a generic write + read through Conn allocates nothing (TCP, Unix, UDP)")
+    @Test("a generic write + read through Conn allocates nothing (TCP, Unix, UDP)", .countingAllocations)
     func genericZeroAllocation() throws {
         let message = TestBytes(count: 64, fill: 7)
         let input = TestBytes(count: 64)
@@ -619,7 +619,7 @@ struct CompatibilityTests {
         #expect(try allocations { _ = try Self.readIfReady(tcpServer, into: input.raw) } == 0)
     }
 
-    @Test("readMessage and writeMessage allocate nothing")
+    @Test("readMessage and writeMessage allocate nothing", .countingAllocations)
     func messageZeroAllocation() throws {
         let server = try UDPConn.listen(on: SockaddrInet4(address: .loopback, port: 0))
         defer { try? server.close() }

@@ -12,7 +12,7 @@ import Testing
 
 @Suite("Connections: no allocation on hot paths")
 struct ConnAllocationTests {
-    @Test("TCPConn: write + read, would-block, deadline read with data ready")
+    @Test("TCPConn: write + read, would-block, deadline read with data ready", .countingAllocations)
     func tcpIO() throws {
         let (client, server) = try tcpPair4()
         defer {
@@ -57,7 +57,7 @@ struct ConnAllocationTests {
         #expect(emptyBuffer == 0)
     }
 
-    @Test("TCPConn: option get/set through the conn's methods")
+    @Test("TCPConn: option get/set through the conn's methods", .countingAllocations)
     func tcpOptions() throws {
         let (client, server) = try tcpPair4()
         defer {
@@ -103,7 +103,7 @@ struct ConnAllocationTests {
         #expect(congestion == 0)
     }
 
-    @Test("UnixConn: stream, datagram and seqpacket write + read, would-block, options")
+    @Test("UnixConn: stream, datagram and seqpacket write + read, would-block, options", .countingAllocations)
     func unixIO() throws {
         let buffer = TestBytes(count: 256, fill: 5)
         let message = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<64])
@@ -145,7 +145,7 @@ struct ConnAllocationTests {
         }
     }
 
-    @Test("UnixConn: datagram readFrom and writeTo with an address")
+    @Test("UnixConn: datagram readFrom and writeTo with an address", .countingAllocations)
     func unixDatagramAddresses() throws {
         let server = try UnixConn.listenDatagram(on: SockaddrUnix())
         let client = try UnixConn.listenDatagram(on: SockaddrUnix())
@@ -167,7 +167,7 @@ struct ConnAllocationTests {
         #expect(sink != 0)
     }
 
-    @Test("listener accept would-block and NetSocket reads allocate nothing")
+    @Test("listener accept would-block and NetSocket reads allocate nothing", .countingAllocations)
     func listenerAndNetSocket() throws {
         let tcp = try listener4()
         let unix = try UnixListener.listen(on: SockaddrUnix())
@@ -198,7 +198,7 @@ struct ConnAllocationTests {
         #expect(io == 0)
     }
 
-    @Test("timed-out reads and accepts throw without allocating")
+    @Test("timed-out reads and accepts throw without allocating", .countingAllocations)
     func timeouts() throws {
         let (a, b) = try UnixConn.pair()
         let listener = try listener4()

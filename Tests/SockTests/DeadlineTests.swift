@@ -20,9 +20,9 @@ extension RuntimeCoreTests {
             #expect(Deadline.after(.seconds(Int64.max)).isNever)
             #expect(!Deadline.never.hasPassed)
             #expect(!Deadline.none.hasPassed)
-            let deadline = Deadline.after(.milliseconds(50))
+            let deadline = Deadline.after(.seconds(10))
             let left = deadline.remainingNanoseconds()
-            #expect(left > 40_000_000 && left <= 50_000_000)
+            #expect(left > 10_000_000_000 - lateBound && left <= 10_000_000_000)
             #expect(Deadline.none.description == "none")
             #expect(Deadline.never.description == "never")
             #expect(deadline.description.hasPrefix("deadline in "))
@@ -47,7 +47,7 @@ extension RuntimeCoreTests {
             var buffer = [UInt8](repeating: 0, count: 16)
             let start = now()
             let result = try buffer.withUnsafeMutableBytes { raw throws(SockError) in try a.read(into: raw) }
-            #expect(now() - start < 1_000_000)
+            #expect(now() - start < lateBound)  // does not wait (a bound on speed is the benchmarks' business)
             #expect(result == .wouldBlock)
             #expect(result.count == 0)
         }
@@ -88,54 +88,65 @@ extension RuntimeCoreTests {
             #expect(try listener.accept().isWouldBlock)
         }
 
-        // MARK: Deadline accuracy
+        // MARK: Deadlines hold
+        //
+        // Each test checks the outcome: .timedOut, not before the deadline,
+        // and not absurdly late (`lateBound`). How late Sock is belongs to
+        // the benchmarks, not to tests that must pass under emulation.
 
-        @Test("a 20 ms read deadline fires after >= 20 ms and < 22 ms")
-        func readDeadlineAccuracy() throws {
+        @Test("a 20 ms read deadline: .timedOut, not before the deadline, not absurdly late")
+        func readDeadlineHolds() throws {
             let (a, peer) = try streamPair()
             defer { withExtendedLifetime(peer) {} }
-            let samples = measureUntilWithin(22_000_000) {
-                let start = now()
-                let deadline = Deadline.after(.milliseconds(20))
-                #expect(throws: SockError.timedOut) { _ = try readByte(a, deadline: deadline) }
-                return now() - start
-            }
-            #expect(samples.allSatisfy { $0 >= 20_000_000 }, "elapsed \(samples) ns")
-            #expect(samples.last! < 22_000_000, "elapsed \(samples) ns")
+            let start = now()
+            let deadline = Deadline.after(.milliseconds(20))
+            #expect(throws: SockError.timedOut) { _ = try readByte(a, deadline: deadline) }
+            expectDeadlineHeld(start: start, deadline: deadline.nanoseconds, end: now())
         }
 
-        @Test("a 20 ms write deadline on a full socket fires after >= 20 ms and < 22 ms")
-        func writeDeadlineAccuracy() throws {
+        @Test("a 20 ms write deadline on a full socket: .timedOut, not before the deadline, not absurdly late")
+        func writeDeadlineHolds() throws {
             let (a, peer) = try streamPair()
             defer { withExtendedLifetime(peer) {} }
             let chunk = [UInt8](repeating: 1, count: 65_536)
             while try !chunk.withUnsafeBytes({ raw throws(SockError) in try a.write(raw) }).isWouldBlock {}
-            let samples = measureUntilWithin(22_000_000) {
-                let start = now()
-                let deadline = Deadline.after(.milliseconds(20))
-                #expect(throws: SockError.timedOut) {
-                    _ = try chunk.withUnsafeBytes { raw throws(SockError) in try a.write(raw, deadline: deadline) }
-                }
-                return now() - start
+            let start = now()
+            let deadline = Deadline.after(.milliseconds(20))
+            #expect(throws: SockError.timedOut) {
+                _ = try chunk.withUnsafeBytes { raw throws(SockError) in try a.write(raw, deadline: deadline) }
             }
-            #expect(samples.allSatisfy { $0 >= 20_000_000 }, "elapsed \(samples) ns")
-            #expect(samples.last! < 22_000_000, "elapsed \(samples) ns")
+            expectDeadlineHeld(start: start, deadline: deadline.nanoseconds, end: now())
         }
 
-        @Test("a deadline set long before the call still fires within 2 ms (no whole-millisecond rounding)")
+        @Test("a deadline set long before the call holds: the wait is for the time left, not the whole duration")
         func earlyDeadline() throws {
             let (a, peer) = try streamPair()
             defer { withExtendedLifetime(peer) {} }
-            let samples = measureUntilWithin(2_000_000) {
-                // 0.6 ms pass between setting the deadline and the read, so
-                // 19.4 ms are left: rounding up to 20 ms would overshoot.
-                let deadline = Deadline.after(.milliseconds(20))
-                sleep(nanoseconds: 600_000)
+            let target = a.rawValue
+            // 0.6 ms pass between setting the deadline and the read, so less
+            // than 200 ms are left; the wait must ask for no more than that
+            // (deterministic: the timeout handed to ppoll is recorded; 200 ms
+            // so that even an emulated CPU reaches ppoll before the deadline).
+            let deadline = Deadline.after(.milliseconds(200))
+            sleep(nanoseconds: 600_000)
+            let requested = Slot<Int64>()
+            withSyscalls({ table in
+                table.ppoll = { fds, count, timeout in
+                    if fds.pointee.fd == target, let timeout, requested.value == nil {
+                        requested.set(Int64(timeout.pointee.tv_sec) * 1_000_000_000 + Int64(timeout.pointee.tv_nsec))
+                    }
+                    return SyscallTable.system.ppoll(fds, count, timeout)
+                }
+            }) {
+                let called = now()
                 #expect(throws: SockError.timedOut) { _ = try readByte(a, deadline: deadline) }
-                return now() - deadline.nanoseconds
+                // Computed after the call began: at most the time left then
+                // (rounding it up to whole milliseconds would exceed it).
+                let timeout = requested.value ?? 0
+                #expect(requested.value != nil)
+                #expect(timeout <= deadline.nanoseconds - called, "asked ppoll for \(timeout) ns, \(deadline.nanoseconds - called) ns were left")
             }
-            #expect(samples.allSatisfy { $0 >= 0 }, "overshoot \(samples) ns")
-            #expect(samples.last! < 2_000_000, "overshoot \(samples) ns")
+            expectDeadlineHeld(start: deadline.nanoseconds - 200_000_000, deadline: deadline.nanoseconds, end: now())
         }
 
         @Test("EINTR while waiting recomputes the time left: the deadline still holds")
@@ -144,28 +155,39 @@ extension RuntimeCoreTests {
             defer { withExtendedLifetime(peer) {} }
             let target = a.rawValue
             let interruptions = Counter()
-            let samples = withSyscalls({ table in
+            // When each interrupted wait ended, and the timeouts asked for.
+            let lastReturn = Slot<Int64>()
+            let overAsked = Slot<Int64>()
+            let deadline = Deadline.after(.milliseconds(200))
+            let start = now()
+            withSyscalls({ table in
                 table.ppoll = { fds, count, timeout in
-                    if fds.pointee.fd == target && interruptions.increment() % 6 != 0 {
+                    guard fds.pointee.fd == target else { return SyscallTable.system.ppoll(fds, count, timeout) }
+                    if let timeout, let previous = lastReturn.value {
+                        // Computed after the previous wait returned, so it
+                        // cannot exceed the time left then (1 ms for rounding).
+                        let asked = Int64(timeout.pointee.tv_sec) * 1_000_000_000 + Int64(timeout.pointee.tv_nsec)
+                        let left = deadline.nanoseconds - previous
+                        if asked > left + 1_000_000 { overAsked.set(asked - left) }
+                    }
+                    if interruptions.increment() % 6 != 0 {
                         // A signal arrives after 2 ms of waiting.
                         sleep(nanoseconds: 2_000_000)
+                        lastReturn.set(now())
                         errno = SockBindings.EINTR
                         return -1
                     }
-                    return SyscallTable.system.ppoll(fds, count, timeout)
+                    let result = SyscallTable.system.ppoll(fds, count, timeout)
+                    lastReturn.set(now())
+                    return result
                 }
             }) {
-                measureUntilWithin(22_000_000) {
-                    let start = now()
-                    #expect(throws: SockError.timedOut) {
-                        _ = try readByte(a, deadline: .after(.milliseconds(20)))
-                    }
-                    return now() - start
-                }
+                #expect(throws: SockError.timedOut) { _ = try readByte(a, deadline: deadline) }
             }
+            let end = now()
             #expect(interruptions.value >= 6)
-            #expect(samples.allSatisfy { $0 >= 20_000_000 }, "elapsed \(samples) ns")
-            #expect(samples.last! < 22_000_000, "elapsed \(samples) ns")
+            #expect(overAsked.value == nil, "a wait after EINTR asked for \(overAsked.value ?? 0) ns more than was left")
+            expectDeadlineHeld(start: start, deadline: deadline.nanoseconds, end: end)
         }
 
         @Test("a deadline that has already passed still makes one attempt")
@@ -180,9 +202,9 @@ extension RuntimeCoreTests {
             #expect(result == .completed(1))
         }
 
-        @Test("data arriving 50 µs after a blocked read starts is returned within 500 µs")
-        func wakeLatency() throws {
-            let samples = try measureUntilWithin(500_000) { () throws -> Int64 in
+        @Test("data arriving 50 µs after a blocked read starts wakes it, long before its deadline")
+        func wakeOnData() throws {
+            do {
                 let (a, b) = try streamPair()
                 let readerStarted = Flag()
                 let sentAt = Slot<Int64>()
@@ -201,9 +223,10 @@ extension RuntimeCoreTests {
                 #expect(byte == 5)
                 let sent = try #require(sentAt.value)
                 #expect(sent - start >= 50_000)
-                return returned - sent
+                // Woken by the data, not by the deadline (the latency figure
+                // is the benchmarks' business).
+                #expect(returned - sent < lateBound, "returned \(returned - sent) ns after the data was sent")
             }
-            #expect(samples.last! < 500_000, "latency \(samples) ns")
         }
 
         @Test("Deadline.never waits until data arrives")

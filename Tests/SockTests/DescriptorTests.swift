@@ -107,7 +107,7 @@ extension RuntimeCoreTests {
 
             #expect(outcome.value == .some(.closed))
             let latency = try #require(returnedAt.value) - closedAt
-            #expect(latency < 100_000_000, "returned \(latency) ns after close")
+            #expect(latency < lateBound, "returned \(latency) ns after close")
             // The real close happened once the reader left.
             #expect(inode(of: number) != original)
 

@@ -11,7 +11,7 @@ import Testing
 
 @Suite("Messages: no allocation in steady state")
 struct MessageAllocationTests {
-    @Test("sendmsg with a built TOS and recvmsg with IP_PKTINFO and IP_TOS, parsed, allocate nothing")
+    @Test("sendmsg with a built TOS and recvmsg with IP_PKTINFO and IP_TOS, parsed, allocate nothing", .countingAllocations)
     func messagesWithControl() throws {
         let (receiver, receiverAny) = try Messaging.udp()
         guard case .inet4(let receiverAddress) = receiverAny else { throw SockError.invalidParameter }
@@ -46,7 +46,7 @@ struct MessageAllocationTests {
         #expect(tosSeen == 101 && infoSeen == 101)
     }
 
-    @Test("vectored sendmsg/recvmsg allocate nothing")
+    @Test("vectored sendmsg/recvmsg allocate nothing", .countingAllocations)
     func vectored() throws {
         let (a, b) = try Messaging.unixPair(SockBindings.SOCK_SEQPACKET)
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
@@ -82,7 +82,7 @@ struct MessageAllocationTests {
         #expect(arrays == 0)
     }
 
-    @Test("building and parsing rights, credentials, packet info and integers allocate nothing")
+    @Test("building and parsing rights, credentials, packet info and integers allocate nothing", .countingAllocations)
     func builderAndParser() throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512, alignment: 8)
         let fds = UnsafeMutableBufferPointer<CInt>.allocate(capacity: 4)
@@ -125,7 +125,7 @@ struct MessageAllocationTests {
         #expect(checksum == 101 * (46 + 7 + 15 + 4 + 1))
     }
 
-    @Test("passing 2 descriptors (as numbers and as Descriptors) allocates nothing")
+    @Test("passing 2 descriptors (as numbers and as Descriptors) allocates nothing", .countingAllocations)
     func descriptorPassing() throws {
         let (a, b) = try Messaging.unixPair()
         let pipes = [Messaging.pipe(), Messaging.pipe()]
@@ -165,7 +165,7 @@ struct MessageAllocationTests {
         #expect(descriptors == 0)
     }
 
-    @Test("multicast options allocate nothing")
+    @Test("multicast options allocate nothing", .countingAllocations)
     func multicastOptions() throws {
         let socket = try Descriptor.socket(family: SockBindings.AF_INET, type: SockBindings.SOCK_DGRAM)
         let socket6 = try Descriptor.socket(family: SockBindings.AF_INET6, type: SockBindings.SOCK_DGRAM)

@@ -150,18 +150,23 @@ struct MessageTests {
     }
 
     @Test("a deadline receive wakes when data arrives from another thread")
-    func deadlineWakes() async throws {
+    func deadlineWakes() throws {
         let (a, b) = try Messaging.unixPair(SockBindings.SOCK_SEQPACKET)
-        let writer = Task.detached {
-            try await Task.sleep(for: .milliseconds(20))
+        // A POSIX thread, not a task: the receive below blocks its thread, and
+        // a writer task could wait for a cooperative-pool thread that other
+        // tests keep busy (seen under emulation).
+        let sent = Slot<Bool>()
+        let writer = TestThread {
+            sleep(nanoseconds: 20_000_000)
             let message = Messaging.bytes("late")
-            _ = try message.withUnsafeBytes { try a.sendMessage($0) }
+            sent.set((try? message.withUnsafeBytes { try a.sendMessage($0) }) != nil)
         }
         try Messaging.withBuffer(8) { buffer in
             let received = try Messaging.completed(b.receiveMessage(into: buffer, deadline: .after(.seconds(5))))
             #expect(Messaging.text(buffer, received.count) == "late")
         }
-        try await writer.value
+        writer.join()
+        #expect(sent.value == true)
     }
 
     @Test("the raw Msghdr calls (Go SendMsg/RecvMsg) send and receive what the header describes")

@@ -9,7 +9,7 @@ import Testing
 extension RuntimeCoreTests {
     @Suite("Runtime core: no allocation on hot paths")
     struct AllocationTests {
-        @Test("write, read, would-block and a deadline read with data ready allocate nothing")
+        @Test("write, read, would-block and a deadline read with data ready allocate nothing", .countingAllocations)
         func descriptorIO() throws {
             let (a, b) = try streamPair()
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
@@ -42,7 +42,7 @@ extension RuntimeCoreTests {
             #expect(flags == 0)
         }
 
-        @Test("errors thrown on hot paths (closed, timed out, reset) allocate nothing")
+        @Test("errors thrown on hot paths (closed, timed out, reset) allocate nothing", .countingAllocations)
         func typedErrors() throws {
             let (a, b) = try streamPair()
             let (c, d) = try streamPair()
@@ -80,7 +80,7 @@ extension RuntimeCoreTests {
             #expect(timedOut == 0)
         }
 
-        @Test("errno mapping, deadlines and back-off steps allocate nothing")
+        @Test("errno mapping, deadlines and back-off steps allocate nothing", .countingAllocations)
         func values() {
             var sink = 0
             let count = allocations {

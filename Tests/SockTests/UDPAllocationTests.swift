@@ -20,12 +20,12 @@ struct UDPAllocationTests {
         try body(buffer, UnsafeRawBufferPointer(rebasing: buffer[0..<32]))
     }
 
-    @Test("control: the counter sees allocations on this thread")
+    @Test("control: the counter sees allocations on this thread", .countingAllocations)
     func counterWorks() {
         #expect(allocations { _ = [UInt8](repeating: 0, count: Int.random(in: 64...128)) } >= 100)
     }
 
-    @Test("writeTo + readFrom and readDatagram with an address allocate nothing", arguments: UDPTestFamily.allCases)
+    @Test("writeTo + readFrom and readDatagram with an address allocate nothing", .countingAllocations, arguments: UDPTestFamily.allCases)
     func unconnected(family: UDPTestFamily) throws {
         switch family {
         case .ipv4: try unconnected(SockaddrInet4.self)
@@ -66,7 +66,7 @@ struct UDPAllocationTests {
         }
     }
 
-    @Test("connected write + read allocate nothing", arguments: UDPTestFamily.allCases)
+    @Test("connected write + read allocate nothing", .countingAllocations, arguments: UDPTestFamily.allCases)
     func connected(family: UDPTestFamily) throws {
         switch family {
         case .ipv4: try connected(SockaddrInet4.self)
@@ -95,7 +95,7 @@ struct UDPAllocationTests {
         }
     }
 
-    @Test("would-block reads allocate nothing", arguments: UDPTestFamily.allCases)
+    @Test("would-block reads allocate nothing", .countingAllocations, arguments: UDPTestFamily.allCases)
     func wouldBlock(family: UDPTestFamily) throws {
         switch family {
         case .ipv4: try wouldBlock(SockaddrInet4.self)
@@ -117,7 +117,7 @@ struct UDPAllocationTests {
         }
     }
 
-    @Test("option get/set allocate nothing")
+    @Test("option get/set allocate nothing", .countingAllocations)
     func options() throws {
         let v4 = try udpListen(SockaddrInet4.self)
         let v6 = try udpListen(SockaddrInet6.self)
@@ -147,7 +147,7 @@ struct UDPAllocationTests {
         #expect(count == 0)
     }
 
-    @Test("errors thrown on UDP hot paths (closed, timed out, message too large) allocate nothing")
+    @Test("errors thrown on UDP hot paths (closed, timed out, message too large) allocate nothing", .countingAllocations)
     func typedErrors() throws {
         let closed = try udpListen(SockaddrInet4.self)
         try closed.close()

@@ -355,7 +355,7 @@ struct UDPOffloadTests {
 
 @Suite("UDP batching and offload: no allocation per call")
 struct UDPBatchAllocationTests {
-    @Test("sendMessages + receiveMessages of 8 allocate nothing in steady state", arguments: UDPTestFamily.allCases)
+    @Test("sendMessages + receiveMessages of 8 allocate nothing in steady state", .countingAllocations, arguments: UDPTestFamily.allCases)
     func batch(family: UDPTestFamily) throws {
         switch family {
         case .ipv4: try batch(SockaddrInet4.self)
@@ -400,7 +400,7 @@ struct UDPBatchAllocationTests {
         #expect(wouldBlock == 0)
     }
 
-    @Test("writeSegmented + readCoalesced allocate nothing")
+    @Test("writeSegmented + readCoalesced allocate nothing", .countingAllocations)
     func offload() throws {
         let receiver = try udpListen(SockaddrInet4.self)
         let sender = try udpListen(SockaddrInet4.self)

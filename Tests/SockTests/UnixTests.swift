@@ -217,8 +217,8 @@ struct UnixTests {
             try? b.close()
         }
         let buffer = TestBytes(count: 16)
+        let start = now()  // before the deadline is set: elapsed >= 20 ms is then exact
         b.setReadDeadline(.after(.milliseconds(20)))
-        let start = now()
         #expect(sockError { try b.read(into: buffer.raw) } == .timedOut)
         #expect(now() - start >= 20_000_000)
         b.setDeadline(.none)
@@ -227,8 +227,8 @@ struct UnixTests {
         let listener = try UnixListener.listen(on: SockaddrUnix(path: uniqueAbstractName("deadline")))
         defer { try? listener.close() }
         #expect(try listener.accept().isWouldBlock)
-        listener.setDeadline(.after(.milliseconds(20)))
         let acceptStart = now()
+        listener.setDeadline(.after(.milliseconds(20)))
         #expect(sockError { try listener.accept() } == .timedOut)
         #expect(now() - acceptStart >= 20_000_000)
     }

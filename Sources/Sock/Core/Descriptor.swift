@@ -320,7 +320,13 @@ public final class Descriptor: Sendable, CustomStringConvertible {
             return .completed(0)
         }
         return try adaptive(events: SockBindings.POLLIN, deadline: deadline) { fd in
-            Attempt(Syscall.recv(fd, buffer.baseAddress, buffer.count, flags))
+            let received = Syscall.recv(fd, buffer.baseAddress, buffer.count, flags)
+            // A concurrent close() shuts the socket down to wake us, which
+            // recv reports as end of stream: report it as the close it is.
+            if case .success(0) = received, isClosed {
+                return .failure(SockErrno(rawValue: SockBindings.EBADF))  // mapped to .closed
+            }
+            return Attempt(received)
         }
     }
 

@@ -122,7 +122,7 @@ public struct TCPInfoSnapshot: Sendable, BitwiseCopyable {
     ///
     /// ```swift
     /// let rtt = snapshot.available(\.tcpi_rtt)             // UInt32? (µs)
-    /// let rcvWindow = snapshot.available(\.tcpi_rcv_wnd)   // nil before Linux 6.0
+    /// let rcvWindow = snapshot.available(\.tcpi_rcv_wnd)   // nil on Linux 6.1 (232 bytes)
     /// ```
     @inlinable
     public func available<Value>(_ field: KeyPath<TCPInfo, Value>) -> Value? {
