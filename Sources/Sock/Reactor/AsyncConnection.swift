@@ -8,13 +8,18 @@
 @inline(__always)
 internal func reactorOperation<Success>(
     _ registration: ReactorRegistration, _ direction: WaitDirection, deadline: Deadline,
+    waitFirst: Bool = false,
     _ strike: () throws(SockError) -> IOResult<Success>
 ) async throws(SockError) -> Success {
+    var waitFirst = waitFirst
     while true {
-        registration.clearReadiness(direction)
-        if case .completed(let value) = try strike() {
-            return value
+        if !waitFirst {
+            registration.clearReadiness(direction)
+            if case .completed(let value) = try strike() {
+                return value
+            }
         }
+        waitFirst = false
         if deadline.hasPassed { throw .timedOut }
         switch await registration.wait(for: direction, deadline: deadline) {
         case .ready: continue
@@ -29,7 +34,11 @@ internal func reactorOperation<Success>(
 /// driven by a ``Reactor``.
 ///
 /// Each operation first makes its system call; only when it would block does
-/// the task suspend until the reactor's epoll reports readiness. Run the task
+/// the task suspend until the reactor's epoll reports readiness. (One
+/// exception, as in an edge-triggered C server: on a stream, a read that
+/// follows a short read waits for readiness first, unless an event has
+/// arrived since or any event reported a half-close, hang-up or error; an
+/// echo then costs one `recv` and one `send`.) Run the task
 /// on the reactor's executor (`Task(executorPreference: reactor.executor)`)
 /// and it resumes on the reactor thread without a thread hop; in steady state
 /// an operation allocates nothing, suspended or not.
@@ -65,7 +74,9 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     public init(_ base: Base, on reactor: Reactor) throws(SockError) {
         self.base = base
         self.reactor = reactor
-        registration = try ReactorRegistration(base.descriptor, reactor: reactor, interest: [.readable, .writable])
+        registration = try ReactorRegistration(
+            base.descriptor, reactor: reactor, interest: [.readable, .writable],
+            isStream: base.underlyingProtocol == .stream)
     }
 
     deinit {
@@ -83,9 +94,13 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     /// The corresponding C function is `recv`.
     public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
         let descriptor = base.descriptor
-        return try await reactorOperation(registration, .read, deadline: deadline) { () throws(SockError) in
+        let count = try await reactorOperation(
+            registration, .read, deadline: deadline, waitFirst: registration.readShouldWaitFirst
+        ) { () throws(SockError) in
             try descriptor.read(into: buffer)
         }
+        registration.noteRead(count: count, capacity: buffer.count)
+        return count
     }
 
     /// Reads until `buffer` is full or the stream ends.

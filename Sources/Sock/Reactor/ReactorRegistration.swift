@@ -48,13 +48,20 @@ internal final class ReactorRegistration: Sendable {
     let descriptor: Descriptor
     private let state = Mutex(WaitState())
     /// Readiness that arrived while nobody waited (bit 0 read, bit 1 write);
-    /// an operation clears its bit before it strikes.
+    /// an operation clears its bit before it strikes. Bit 2 (sticky): an
+    /// event reported a half-close, hang-up or error. Bit 3: the last stream
+    /// read was short.
     private let pendingReadiness = Atomic<UInt8>(0)
+    private static var hangUpSeenBit: UInt8 { 4 }
+    private static var shortReadBit: UInt8 { 8 }
+    /// Whether reads may take the short-read shortcut (stream sockets).
+    private let isStream: Bool
 
     /// Registers `descriptor` with the reactor's poller (edge-triggered).
-    init(_ descriptor: Descriptor, reactor: Reactor, interest: PollerInterest) throws(SockError) {
+    init(_ descriptor: Descriptor, reactor: Reactor, interest: PollerInterest, isStream: Bool = false) throws(SockError) {
         self.reactor = reactor
         self.descriptor = descriptor
+        self.isStream = isStream
         let token = UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque()))
         do throws(SockError) {
             let registration = try reactor.poller.register(descriptor, interest: interest, token: token)
@@ -81,6 +88,33 @@ internal final class ReactorRegistration: Sendable {
         let bit = UInt8(1) << direction.rawValue
         if pendingReadiness.load(ordering: .relaxed) & bit != 0 {
             pendingReadiness.bitwiseAnd(~bit, ordering: .acquiringAndReleasing)
+        }
+    }
+
+    /// Whether a read should wait for readiness before its system call: the
+    /// last read of this stream was short (it drained the socket), no event
+    /// has arrived since, and no event ever reported a half-close, hang-up
+    /// or error (fact 13: then the data and the end may have come with one
+    /// edge, and only reading until would-block finds the end). Saves the
+    /// recv that would report would-block, as an edge-triggered C server
+    /// does.
+    @inline(__always)
+    var readShouldWaitFirst: Bool {
+        isStream && pendingReadiness.load(ordering: .acquiring) & (1 | Self.hangUpSeenBit | Self.shortReadBit) == Self.shortReadBit
+    }
+
+    /// Records whether a stream read of `count` bytes into `capacity` was short.
+    @inline(__always)
+    func noteRead(count: Int, capacity: Int) {
+        guard isStream else { return }
+        let short = count > 0 && count < capacity
+        let bits = pendingReadiness.load(ordering: .relaxed)
+        if short != (bits & Self.shortReadBit != 0) {
+            if short {
+                pendingReadiness.bitwiseOr(Self.shortReadBit, ordering: .acquiringAndReleasing)
+            } else {
+                pendingReadiness.bitwiseAnd(~Self.shortReadBit, ordering: .acquiringAndReleasing)
+            }
         }
     }
 
@@ -136,6 +170,9 @@ internal final class ReactorRegistration: Sendable {
     func handle(_ readiness: PollerReadiness) {
         var resumeReader: Waiter?
         var resumeWriter: Waiter?
+        if readiness.hasHangUpOrError {
+            pendingReadiness.bitwiseOr(Self.hangUpSeenBit, ordering: .acquiringAndReleasing)
+        }
         state.withLock { state in
             if readiness.allowsReading {
                 if state.reader.continuation != nil {

@@ -263,10 +263,11 @@ struct AsyncConnectionTests {
         print("reactor: async echo steady state: \(perRequest) mallocs per request (client + server, one reactor thread)")
         #if DEBUG
         // Unoptimized (-Onone) code allocates in the async path (unspecialized
-        // generics); measured 18 per request here (client and server
+        // generics); measured 26 per request here (client and server
         // together). The optimized build allocates none: 0 in `swift test -c
-        // release` and in sock-echo --mode async under a malloc counter.
-        #expect(perRequest <= 32)
+        // release -Xswiftc -enable-testing` and in sock-echo --mode async
+        // under a malloc counter. This bound only catches a gross regression.
+        #expect(perRequest <= 64)
         #else
         #expect(perRequest == 0)
         #endif
