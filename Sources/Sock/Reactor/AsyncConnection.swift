@@ -103,17 +103,23 @@ public final class AsyncConnection<Base: Socket>: Sendable {
         return count
     }
 
-    /// Reads until `buffer` is full or the stream ends.
+    /// Reads until `buffer` is full, waiting as often as needed — the async
+    /// form of ``StreamConn/read(exactly:into:)``, with the same meaning.
     ///
-    /// - Returns: `buffer.count`, or fewer when the peer ended the stream
-    ///   first (for a datagram socket, use ``read(into:deadline:)``).
-    /// - Throws: As ``read(into:deadline:)``; on a deadline or cancellation
-    ///   the bytes read so far are in `buffer` but their count is lost.
+    /// - Returns: `buffer.count`.
+    /// - Throws: ``SockError/endOfStream`` when the peer ends the stream
+    ///   before `buffer` is full; otherwise as ``read(into:deadline:)``. After
+    ///   a failure the bytes read so far are at the start of `buffer`, but
+    ///   their count is not reported (for a datagram socket, use
+    ///   ``read(into:deadline:)``).
+    ///
+    /// The corresponding C function is `recv`.
+    @discardableResult
     public func read(exactly buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
         var filled = 0
         while filled < buffer.count {
             let count = try await read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), deadline: deadline)
-            if count == 0 { break }
+            if count == 0 { throw .endOfStream }
             filled += count
         }
         return filled
