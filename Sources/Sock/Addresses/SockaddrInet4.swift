@@ -21,7 +21,7 @@ import SockBindings
 ///
 /// This is the Go reference's `SockaddrInet4`; `NewSockaddrInet4(addr, port)`
 /// is ``init(address:port:)``, `Addr`/`SetAddr` is ``address``,
-/// `Port`/`SetPort` is ``port``, `Family` is ``family`` and `Raw` is
+/// `Port`/`SetPort` is ``port``, `Family` is ``family-property`` and `Raw` is
 /// ``withSockaddrPointer(_:)``.
 public struct SockaddrInet4: SocketAddress, BitwiseCopyable {
     /// The kernel structure, always with `sin_family == AF_INET`.
@@ -54,7 +54,7 @@ public struct SockaddrInet4: SocketAddress, BitwiseCopyable {
 
     /// Parses `"a.b.c.d:port"`, such as `"127.0.0.1:8080"`.
     ///
-    /// The address is a dotted quad (see ``IPv4Address/init(_:)``); the port is
+    /// The address is a dotted quad (see ``IPv4Address/init(_:)-(String)``); the port is
     /// required and must be 0...65535. Host names are not resolved here; use
     /// ``resolve(host:port:)``. Parsing does not allocate.
     ///
@@ -71,7 +71,7 @@ public struct SockaddrInet4: SocketAddress, BitwiseCopyable {
     /// `SockaddrInet4(ip: "127.0.0.1", port: 80)`. Host names are not
     /// resolved.
     ///
-    /// - Throws: ``SockError/invalidParameter`` as ``IPv4Address/init(_:)``.
+    /// - Throws: ``SockError/invalidParameter`` as ``IPv4Address/init(_:)-(String)``.
     public init(ip: String, port: UInt16) throws(SockError) {
         self.init(address: try IPv4Address(ip), port: port)
     }
@@ -125,7 +125,7 @@ public struct SockaddrInet4: SocketAddress, BitwiseCopyable {
         try withRawSockaddr(_raw, length: length, body)
     }
 
-    /// `"a.b.c.d:port"`, which ``init(_:)`` parses back. It allocates nothing
+    /// `"a.b.c.d:port"`, which ``init(_:)-(String)`` parses back. It allocates nothing
     /// beyond the returned string (none at all up to 15 characters).
     public var description: String {
         var text = AddressText()

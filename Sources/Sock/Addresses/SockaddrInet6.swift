@@ -28,7 +28,7 @@ import SockBindings
 /// This is the Go reference's `SockaddrInet6`; `NewSockaddrInet6(addr, port,
 /// zone)` is ``init(address:port:scopeID:flowInfo:)``, `Addr`/`SetAddr` is
 /// ``address``, `Port`/`SetPort` is ``port``, `ScopeID`/`SetScopeID` is
-/// ``scopeID``, `Family` is ``family`` and `Raw` is ``withSockaddrPointer(_:)``.
+/// ``scopeID``, `Family` is ``family-property`` and `Raw` is ``withSockaddrPointer(_:)``.
 public struct SockaddrInet6: SocketAddress, BitwiseCopyable {
     /// The kernel structure, always with `sin6_family == AF_INET6`.
     @usableFromInline
@@ -84,7 +84,7 @@ public struct SockaddrInet6: SocketAddress, BitwiseCopyable {
     /// port, such as `SockaddrInet6(ip: "fe80::1%eth0", port: 80)`. No
     /// brackets; host names are not resolved.
     ///
-    /// - Throws: ``SockError/invalidParameter`` as ``init(_:)``.
+    /// - Throws: ``SockError/invalidParameter`` as ``init(_:)-(String)``.
     public init(ip: String, port: UInt16) throws(SockError) {
         let bytes = ip.utf8.span
         let (address, scope) = try parseIPv6WithZone(bytes, 0 ..< bytes.count)
@@ -167,7 +167,7 @@ public struct SockaddrInet6: SocketAddress, BitwiseCopyable {
 
     /// `"[address]:port"` with the address in RFC 5952 canonical form, and
     /// `"[address%zone]:port"` when the scope id is not 0 (see ``zone``).
-    /// ``init(_:)`` parses it back. It allocates nothing beyond the returned
+    /// ``init(_:)-(String)`` parses it back. It allocates nothing beyond the returned
     /// string; with a scope id it asks the kernel for the interface name.
     public var description: String {
         var text = AddressText()

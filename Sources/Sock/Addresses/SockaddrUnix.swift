@@ -43,7 +43,7 @@ import SockBindings
 ///
 /// This is the Go reference's `SockaddrUnix`; `NewSockaddrUnix(path)` is
 /// ``init(path:)``, `Path`/`SetPath` is ``path``/``setPath(_:)``, `Family`
-/// is ``family`` and `Raw` is ``withSockaddrPointer(_:)``. Unlike the
+/// is ``family-property`` and `Raw` is ``withSockaddrPointer(_:)``. Unlike the
 /// reference, abstract names get no stray trailing NUL and over-long paths are
 /// an error instead of being truncated.
 public struct SockaddrUnix: SocketAddress, BitwiseCopyable {

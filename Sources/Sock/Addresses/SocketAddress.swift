@@ -55,7 +55,7 @@ public protocol SocketAddress: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Parameters:
     ///   - buffer: The whole storage the kernel was given (typically a
-    ///     ``RawSockaddrAny``).
+    ///     `RawSockaddrAny`).
     ///   - length: The length the kernel reported. It is clamped to
     ///     `buffer.count`: the kernel reports the address's full length even
     ///     when it did not fit (and for a 108-byte Unix path reports one byte
@@ -170,8 +170,8 @@ public enum AnySocketAddress: SocketAddress, BitwiseCopyable {
     /// Unix addresses are not parsed here (every string is a valid path); use
     /// ``SockaddrUnix/init(path:)``.
     ///
-    /// - Throws: ``SockError/invalidParameter`` as ``SockaddrInet4/init(_:)``
-    ///   and ``SockaddrInet6/init(_:)`` do.
+    /// - Throws: ``SockError/invalidParameter`` as ``SockaddrInet4/init(_:)-(String)``
+    ///   and ``SockaddrInet6/init(_:)-(String)`` do.
     public init(_ string: String) throws(SockError) {
         let bytes = string.utf8.span
         if bytes.count > 0 && bytes[0] == AddressByte.openBracket {

@@ -74,7 +74,7 @@ extension Conn {
         deadlines.setReadDeadline(deadline)
     }
 
-    /// Sets the write deadline: the deadline of ``write(_:)`` and of the
+    /// Sets the write deadline: the deadline of ``Conn/write(_:)`` and of the
     /// connection's other writes (``PacketConn/writeTo(_:address:)``, the
     /// message and descriptor writes). Go: `SetWriteDeadline`
     /// (`SCTPConn.SetWriteDeadline`, …).

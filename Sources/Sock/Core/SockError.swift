@@ -161,13 +161,13 @@ public struct SockError: Error, Hashable, Sendable, CustomStringConvertible {
         self.init(code: Self.code(forErrno: errno), errnoCode: errno)
     }
 
-    /// Maps an errno value thrown by the generated bindings (``SockErrno``).
+    /// Maps an errno value thrown by the generated bindings (`SockErrno`).
     @inlinable
     public init(_ errno: SockErrno) {
         self.init(errno: errno.rawValue)
     }
 
-    /// The ``SockErrno`` this error came from, or `nil` when ``errnoCode`` is 0.
+    /// The `SockErrno` this error came from, or `nil` when ``errnoCode`` is 0.
     @inlinable
     public var sockErrno: SockErrno? {
         errnoCode == 0 ? nil : SockErrno(rawValue: errnoCode)

@@ -22,7 +22,7 @@ import SockBindings
 // MARK: - Builder
 
 /// Builds control messages (ancillary data) for
-/// ``Descriptor/sendMessage(_:control:flags:deadline:)`` in a buffer you
+/// ``Descriptor/sendMessage(_:control:flags:deadline:)-(UnsafeRawBufferPointer,_,_,_)`` in a buffer you
 /// own, without allocating.
 ///
 /// Size the buffer with the space helpers (the sum of the spaces of the
@@ -43,7 +43,7 @@ import SockBindings
 ///
 /// The Go reference builds control data with `UnixRights`,
 /// `UnixCredentials`, `CmsgSpace`, `CmsgLen` and `CmsgData`; see
-/// ``unixRights(_:)`` and ``unixCredentials(_:)`` for allocating
+/// ``unixRights(_:)-(CInt...)`` and ``unixCredentials(_:)`` for allocating
 /// equivalents.
 public struct ControlMessageBuilder {
     /// The whole buffer the builder writes into.
@@ -414,7 +414,7 @@ public enum ControlMessage {
 /// `cmsgNextHeader`); a known message with an unexpected length is reported
 /// as ``ControlMessage/other(level:type:data:)``. The Go reference parses
 /// with `ParseUnixRights` and `ParseUnixCredentials`; see
-/// ``parseUnixRights(_:)`` and ``parseUnixCredentials(_:)``.
+/// ``parseUnixRights(_:)`` and ``parseUnixCredentials(_:)-([UInt8])``.
 public struct ControlMessages: Sequence {
     /// The valid control bytes.
     public let bytes: UnsafeRawBufferPointer

@@ -93,7 +93,7 @@ extension Descriptor {
 
     /// Sends the descriptors `fds` with `data` to `address` (on an
     /// unconnected Unix datagram socket). Otherwise as
-    /// ``sendDescriptors(_:data:flags:deadline:)``.
+    /// ``sendDescriptors(_:data:flags:deadline:)-(FDs,_,_,_)``.
     ///
     /// The corresponding C function is `sendmsg`.
     public func sendDescriptors<FDs: Collection<CInt>, Address: SocketAddress>(

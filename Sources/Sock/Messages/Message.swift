@@ -15,7 +15,7 @@ import Glibc
 #endif
 import SockBindings
 
-/// The outcome of a completed ``Descriptor/receiveMessage(into:control:flags:deadline:)``:
+/// The outcome of a completed ``Descriptor/receiveMessage(into:control:flags:deadline:)-(UnsafeMutableRawBufferPointer,_,_,_)``:
 /// how many bytes arrived, how much control data, the kernel's flags and the
 /// sender's address.
 ///
@@ -36,7 +36,7 @@ public struct ReceivedMessage: Hashable, Sendable {
 
     /// The number of control-data bytes the kernel stored in the control
     /// buffer (`msg_controllen`). Parse them with
-    /// ``ControlMessages/init(buffer:length:)``.
+    /// ``ControlMessages/init(buffer:length:)-(UnsafeMutableRawBufferPointer,_)``.
     public var controlLength: Int
 
     /// The sender's address, when the kernel reported one of a family Sock
@@ -74,7 +74,7 @@ extension Descriptor {
     ///
     /// This is the Go reference's `SendMsg(fd, msg, flags)`. The pointers in
     /// `header` must stay valid for the duration of the call. Prefer
-    /// ``sendMessage(_:control:flags:deadline:)`` and its overloads, which
+    /// ``sendMessage(_:control:flags:deadline:)-(UnsafeRawBufferPointer,_,_,_)`` and its overloads, which
     /// build the header for you.
     ///
     /// - Parameters:
@@ -101,7 +101,7 @@ extension Descriptor {
     /// close-on-exec.
     ///
     /// This is the Go reference's `RecvMsg(fd, msg, flags)`. Prefer
-    /// ``receiveMessage(into:control:flags:deadline:)``, which builds the
+    /// ``receiveMessage(into:control:flags:deadline:)-(UnsafeMutableRawBufferPointer,_,_,_)``, which builds the
     /// header and reports truncation and the sender for you.
     ///
     /// - Parameters:
@@ -246,7 +246,7 @@ extension Descriptor {
     /// ``ReceivedMessage/isControlTruncated`` (`MSG_CTRUNC`: `control` was
     /// too small). Size `control` with the space helpers of
     /// ``ControlMessageBuilder`` and parse it with
-    /// ``ControlMessages/init(buffer:length:)``. `MSG_CMSG_CLOEXEC` is always
+    /// ``ControlMessages/init(buffer:length:)-(UnsafeMutableRawBufferPointer,_)``. `MSG_CMSG_CLOEXEC` is always
     /// added, so descriptors received with `SCM_RIGHTS` are close-on-exec;
     /// they are the caller's to close.
     ///

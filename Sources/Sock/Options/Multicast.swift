@@ -70,7 +70,7 @@ extension Descriptor {
     }
 
     /// Leaves an IPv4 multicast group joined with
-    /// ``joinMulticastGroup(_:interfaceIndex:)``. Go: `LeaveMulticast4n`.
+    /// ``joinMulticastGroup(_:interfaceIndex:)-(IPv4Address,_)``. Go: `LeaveMulticast4n`.
     ///
     /// The corresponding C function is `setsockopt` (`IP_DROP_MEMBERSHIP`
     /// with an `ip_mreqn`).

@@ -9,7 +9,7 @@ import SockBindings
 /// ``SCTPDialer``, an ``SCTPListener`` or ``SCTPSocket/connect(to:timeout:)``.
 ///
 /// SCTP is message-oriented: each ``read(into:)`` returns (part of) one
-/// message, each ``write(_:)`` sends one. Reads and writes are non-blocking
+/// message, each ``write(_:)-(UnsafeRawBufferPointer)`` sends one. Reads and writes are non-blocking
 /// by default: one system call, and ``StreamRead/wouldBlock`` or
 /// ``IOResult/wouldBlock`` when the kernel is not ready. After
 /// ``setReadDeadline(_:)`` / ``setWriteDeadline(_:)`` (or
@@ -29,7 +29,7 @@ import SockBindings
 /// `try conn.setOption(.noDelay, to: true)`.
 ///
 /// This is the Go reference's `SCTPConn`: `Read`/`Write` are
-/// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
+/// ``read(into:)``/``write(_:)-(UnsafeRawBufferPointer)``, `LocalAddr` ``localAddress``, `RemoteAddr`
 /// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
 /// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
 /// like Go's zero time), `SyscallConn` ``descriptor``.

@@ -171,7 +171,7 @@ public final class SCTPSocket: SCTPConfigurable {
     /// Starts listening and returns the listener (sharing this socket's
     /// descriptor). Bind first. For a one-to-many socket, listening only lets
     /// it accept associations; its messages are read with `recvmsg` (see
-    /// ``Descriptor/receiveMessage(into:control:flags:deadline:)``).
+    /// ``Descriptor/receiveMessage(into:control:flags:deadline:)-(UnsafeMutableRawBufferPointer,_,_,_)``).
     ///
     /// - Parameter backlog: The queue of pending associations; default
     ///   ``Socket/defaultBacklog`` (511).

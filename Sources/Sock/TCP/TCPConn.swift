@@ -4,7 +4,7 @@
 // of `StreamConn`/`Conn` (Compatibility.swift, ConnectionDeadlines.swift).
 import SockBindings
 
-/// A TCP connection, from ``dial(to:from:)``, a ``TCPDialer``, a
+/// A TCP connection, from ``dial(to:from:)-(AnySocketAddress,_)``, a ``TCPDialer``, a
 /// ``TCPListener`` or ``TCPSocket/connect(to:timeout:)``.
 ///
 /// Reads and writes are non-blocking by default: one system call, and
@@ -30,7 +30,7 @@ import SockBindings
 /// `try conn.setOption(.noDelay, to: true)`.
 ///
 /// This is the Go reference's `TCPConn`: `Read`/`Write` are
-/// ``read(into:)``/``write(_:)``, `LocalAddr` ``localAddress``, `RemoteAddr`
+/// ``read(into:)``/``write(_:)-(UnsafeRawBufferPointer)``, `LocalAddr` ``localAddress``, `RemoteAddr`
 /// ``remoteAddress``, `SetDeadline`/`SetReadDeadline`/`SetWriteDeadline` the
 /// methods of the same names taking a ``Deadline`` (``Deadline/none`` clears,
 /// like Go's zero time), `SyscallConn` ``descriptor``.

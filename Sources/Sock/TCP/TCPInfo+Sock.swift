@@ -98,7 +98,7 @@ public struct TCPInfoSnapshot: Sendable, BitwiseCopyable {
     /// Whether the running kernel provided `field`: its bytes lie within
     /// ``filledBytes``.
     ///
-    /// Works for every field of ``TCPInfo``, including the bitfields
+    /// Works for every field of `TCPInfo`, including the bitfields
     /// (`tcpi_snd_wscale`, `tcpi_rcv_wscale`,
     /// `tcpi_delivery_rate_app_limited`, `tcpi_fastopen_client_fail`,
     /// `tcpi_ecn_mode`, `tcpi_accecn_opt_seen`, `tcpi_accecn_fail_mode`,
@@ -135,7 +135,7 @@ public struct TCPInfoSnapshot: Sendable, BitwiseCopyable {
         range.upperBound <= filledBytes
     }
 
-    /// The bytes `field` occupies in ``TCPInfo``: its stored range, the
+    /// The bytes `field` occupies in `TCPInfo`: its stored range, the
     /// storage unit of a bitfield, or `nil` for a key path that is neither.
     public static func byteRange<Value>(of field: KeyPath<TCPInfo, Value>) -> Range<Int>? {
         if let offset = MemoryLayout<TCPInfo>.offset(of: field) {
