@@ -18,7 +18,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library check-parity test-generator deps headers sock-gen check-generated kernel-diff bench bench-conns clean
 
 all: test
 
@@ -92,6 +92,21 @@ bench:
 	cd Benchmarks && $(SWIFT) build -c release -q && $(SWIFT) build -c release -q --product BenchmarkTool
 	@echo "make: [2/2] measuring (4–6 minutes; best on an otherwise idle machine)" >&2
 	Benchmarks/.build/release/sock-bench-report $(BENCH_FLAGS)
+
+# The many-connection echo benchmark (issue 15 part 4): C epoll, sock-echo
+# (poller and async modes), SwiftNIO (pipeline and NIOAsyncChannel),
+# FlyingSocks, Go and tokio servers on one pinned core, a C closed-loop load
+# generator on the other; medians of interleaved rounds; writes a section of
+# Benchmarks/RESULTS.md. Benchmarks/Conns/ensure-deps.sh names (as root:
+# installs) Go, cargo + Debian's tokio crate and perf when missing.
+# BENCH_CONNS_FLAGS, e.g.: --quick (1 round, 2 s window, 100 connections),
+# --rounds 3 --window 5 --impls c-epoll,nio --conns 100,1000 --sizes 64,
+# --results FILE, --no-results. SOCK_ECHO=/path/to/sock-echo uses a prebuilt one.
+BENCH_CONNS_FLAGS ?=
+bench-conns:
+	@Benchmarks/Conns/ensure-deps.sh
+	@echo "make: building the servers and the load generator (release) and measuring" >&2
+	python3 Benchmarks/Conns/bench-conns.py --swift "$(SWIFT)" $(BENCH_CONNS_FLAGS)
 
 clean:
 	rm -rf .build Generator/.build $(HEADERS_DIR)/probes
