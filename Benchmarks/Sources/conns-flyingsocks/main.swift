@@ -11,9 +11,19 @@ import Foundation
 import Glibc
 #endif
 
+func say(_ message: String) {
+    let line = "conns-flyingsocks: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
 func fail(_ message: String) -> Never {
-    fputs("conns-flyingsocks: \(message)\n", stderr)
+    say(message)
     exit(2)
+}
+
+func need<T>(_ value: T?, _ usage: String) -> T {
+    guard let value else { fail(usage) }
+    return value
 }
 
 var host = "127.0.0.1"
@@ -21,8 +31,8 @@ var port = 0
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
-    case "--host": host = arguments.next() ?? fail("--host HOST")
-    case "--port": port = arguments.next().flatMap(Int.init) ?? fail("--port N")
+    case "--host": host = need(arguments.next(), "--host HOST")
+    case "--port": port = need(arguments.next().flatMap(Int.init), "--port N")
     default: fail("usage: conns-flyingsocks [--host H] [--port N]")
     }
 }
@@ -41,7 +51,7 @@ try socket.setValue(true, for: .localAddressReuse)
 try socket.bind(to: .inet(ip4: host, port: UInt16(port)))
 try socket.listen(maxPendingConnection: 4096)
 let listener = try AsyncSocket(socket: socket, pool: pool)
-fputs("conns-flyingsocks: listening on \(host):\(try socket.sockname())\n", stderr)
+say("listening on \(try socket.sockname())")
 
 try await withThrowingTaskGroup(of: Void.self) { tasks in
     tasks.addTask { try await pool.run() }

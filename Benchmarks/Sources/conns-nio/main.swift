@@ -6,7 +6,8 @@
 //             writes on channelRead and flushes on channelReadComplete.
 // nio-async:  the same bootstrap binding NIOAsyncChannel<ByteBuffer, ByteBuffer>
 //             children, a child task (discarding task group) per connection
-//             that writes back every inbound buffer. The tasks run on Swift's
+//             that writes back every inbound buffer (remote half-closure
+//             allowed, so that the echo completes before the close). The tasks run on Swift's
 //             global executor (the process is pinned to one CPU by the runner).
 import NIOCore
 import NIOPosix
@@ -32,9 +33,19 @@ final class EchoHandler: ChannelInboundHandler, Sendable {
     }
 }
 
+func say(_ message: String) {
+    let line = "conns-nio: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+}
+
 func fail(_ message: String) -> Never {
-    fputs("conns-nio: \(message)\n", stderr)
+    say(message)
     exit(2)
+}
+
+func need<T>(_ value: T?, _ usage: String) -> T {
+    guard let value else { fail(usage) }
+    return value
 }
 
 var mode = "nio"
@@ -43,9 +54,9 @@ var port = 0
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
-    case "--mode": mode = arguments.next() ?? fail("--mode nio|nio-async")
-    case "--host": host = arguments.next() ?? fail("--host HOST")
-    case "--port": port = arguments.next().flatMap(Int.init) ?? fail("--port N")
+    case "--mode": mode = need(arguments.next(), "--mode nio|nio-async")
+    case "--host": host = need(arguments.next(), "--host HOST")
+    case "--port": port = need(arguments.next().flatMap(Int.init), "--port N")
     default: fail("usage: conns-nio --mode nio|nio-async [--host H] [--port N]")
     }
 }
@@ -71,7 +82,7 @@ case "nio":
             }
         }
         .bind(host: host, port: port).get()
-    fputs("conns-nio: nio listening on \(channel.localAddress!)\n", stderr)
+    say("nio listening on \(channel.localAddress!)")
     try await channel.closeFuture.get()
 
 case "nio-async":
@@ -79,12 +90,15 @@ case "nio-async":
         .serverChannelOption(.backlog, value: 4096)
         .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        // Without it NIO closes the channel at the peer's EOF, before the child
+        // task has written back what it read: a half-closing peer loses its echo.
+        .childChannelOption(.allowRemoteHalfClosure, value: true)
         .bind(host: host, port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
-    fputs("conns-nio: nio-async listening on \(server.channel.localAddress!)\n", stderr)
+    say("nio-async listening on \(server.channel.localAddress!)")
     try await withThrowingDiscardingTaskGroup { tasks in
         try await server.executeThenClose { connections in
             for try await connection in connections {
