@@ -223,7 +223,6 @@ def wait_listening(proc, port, timeout=30):
 
 
 PERF_COUNT = re.compile(r"^\s*([\d,.]+|<not counted>|<not supported>)\s+raw_syscalls:sys_enter", re.M)
-PERF_ELAPSED = re.compile(r"([\d.]+)\s+seconds time elapsed")
 
 
 def parse_perf(path):
@@ -231,10 +230,10 @@ def parse_perf(path):
         text = open(path).read()
     except OSError:
         return None
-    m, e = PERF_COUNT.search(text), PERF_ELAPSED.search(text)
-    if not m or not e or not m.group(1)[0].isdigit():
+    m = PERF_COUNT.search(text)
+    if not m or not m.group(1)[0].isdigit():
         return None
-    return float(m.group(1).replace(",", "")), float(e.group(1))
+    return float(m.group(1).replace(",", ""))
 
 
 def one_run(impl, conns, size, args, tmp, perf_ok):
@@ -262,21 +261,55 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
                   str(conns), str(size), str(args.warmup), str(args.window), "--server-pid", str(server.pid)]
         if countable:
             lg_cmd += ["--malloc-file", mfile]
+        # perf attaches when the load generator has connected (so that every server
+        # thread exists), with its counter disabled; the window's edges enable and
+        # disable it through a control FIFO (no attach delay inside the window).
+        perf_out = os.path.join(tmp, "perf.txt")
+        ctl = ack = None
+
+        def attach_perf():
+            nonlocal perf, ctl, ack
+            ctl_path, ack_path = os.path.join(tmp, "perf-ctl"), os.path.join(tmp, "perf-ack")
+            for path in (ctl_path, ack_path):
+                if os.path.exists(path):
+                    os.unlink(path)
+                os.mkfifo(path)
+            perf = start(["taskset", "-c", str(args.client_cpu), "perf", "stat", "-e", "raw_syscalls:sys_enter",
+                          "-p", str(server.pid), "-D", "-1", "--control", f"fifo:{ctl_path},{ack_path}", "-o", perf_out],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            opened = {}
+            opener = threading.Thread(target=lambda: opened.update(ctl=open(ctl_path, "w"), ack=open(ack_path)))
+            opener.daemon = True
+            opener.start()
+            opener.join(15)
+            ctl, ack = opened.get("ctl"), opened.get("ack")
+            if ctl is None or ack is None:
+                log(f"perf did not open its control FIFO; syscalls not measured for {impl}")
+                stop(perf)
+                perf = None
+
+        def perf_command(word):
+            t1 = time.monotonic()
+            ctl.write(word + "\n")
+            ctl.flush()
+            ack.readline()
+            return (t1 + time.monotonic()) / 2
+
         loadgen = start(lg_cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # A watchdog: connection set-up + warm-up + window + a margin.
         timer = threading.Timer(args.warmup + args.window + 90 + conns / 200,
                                 lambda: loadgen.poll() is None and os.killpg(loadgen.pid, signal.SIGKILL))
         timer.start()
         result = None
-        perf_out = os.path.join(tmp, "perf.txt")
+        perf_on = perf_off = None
         for line in loadgen.stdout:
             line = line.strip()
-            if line == "window-start" and perf_ok:
-                perf = start(["taskset", "-c", str(args.client_cpu), "perf", "stat", "-e", "raw_syscalls:sys_enter",
-                              "-p", str(server.pid), "-o", perf_out],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            elif line == "window-end" and perf is not None:
-                perf.send_signal(signal.SIGINT)
+            if line == "connected" and perf_ok:
+                attach_perf()
+            elif line == "window-start" and perf is not None:
+                perf_on = perf_command("enable")
+            elif line == "window-end" and perf is not None and perf_on is not None:
+                perf_off = perf_command("disable")
             elif line.startswith("loadgen "):
                 result = dict(kv.split("=", 1) for kv in line.split()[1:])
         loadgen.wait()
@@ -284,11 +317,14 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
         err = loadgen.stderr.read().strip()
         STARTED.remove(loadgen)
         if perf is not None:
+            perf.send_signal(signal.SIGINT)
             try:
                 perf.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
             stop(perf)
+            ctl.close()
+            ack.close()
         if loadgen.returncode != 0 or result is None:
             return None, f"load generator exit {loadgen.returncode}: {err[-400:]}"
         if server.poll() is not None:
@@ -307,11 +343,10 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
             "server_cpu_util": float(result["server_cpu_s"]) / window,
             "client_cpu_util": float(result["client_cpu_s"]) / window,
         }
-        if perf is not None:
-            parsed = parse_perf(perf_out)
-            if parsed:
-                count, elapsed = parsed
-                m["syscalls_per_req"] = count / (elapsed * rps)
+        if perf is not None and perf_on is not None and perf_off is not None:
+            count = parse_perf(perf_out)
+            if count is not None:
+                m["syscalls_per_req"] = count / ((perf_off - perf_on) * rps)
         return m, None
     finally:
         if perf is not None:

@@ -3,7 +3,8 @@
 // waits for the whole echo, verifies it byte for byte against the pattern it
 // sent, and sends the next message. After the warm-up it measures a fixed
 // window: requests completed, per-request latency (send of the first byte to
-// receipt of the last) in a preallocated histogram (1 us buckets up to 1 s).
+// receipt of the last) in a preallocated histogram (1 us buckets up to 1 s, 1 ms
+// buckets above).
 //
 // If told the server's PID (--server-pid) it samples, at both edges of the
 // window, the server's utime+stime (/proc/PID/stat), its VmRSS at the end, and
@@ -32,7 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HIST_BUCKETS 1000000 // 1 us each: up to 1 s; above goes to the last bucket
+#define HIST_US 1000000      // 1 us buckets up to 1 s,
+#define HIST_MS 120000       // then 1 ms buckets up to 121 s (the last one takes all above)
+#define HIST_BUCKETS (HIST_US + HIST_MS)
 #define MAX_EVENTS 1024
 #define PATTERN 251          // a prime: messages differ from connection to connection and round to round
 
@@ -92,6 +95,18 @@ static long rss_kb_of(int pid) {
         if (!strncmp(line, "VmRSS:", 6)) { kb = strtol(line + 6, NULL, 10); break; }
     fclose(f);
     return kb;
+}
+
+static inline uint64_t bucket_of(uint64_t us) {
+    if (us < HIST_US) return us;
+    uint64_t ms = (us - HIST_US) / 1000;
+    return HIST_US + (ms < HIST_MS ? ms : HIST_MS - 1);
+}
+
+// The middle of a bucket, in microseconds.
+static double bucket_us(uint64_t i) {
+    if (i < HIST_US) return (double)i + 0.5;
+    return (double)HIST_US + (double)(i - HIST_US) * 1000.0 + 500.0;
 }
 
 static void die(const char *what) { perror(what); exit(1); }
@@ -163,6 +178,8 @@ int main(int argc, char **argv) {
         if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die("conns-loadgen: epoll_ctl");
     }
 
+    printf("connected\n"); // all connections are up: a runner may attach perf now (during the warm-up)
+    fflush(stdout);
     uint64_t t0 = now_ns();
     uint64_t window_start = t0 + (uint64_t)(warmup * 1e9), window_end = window_start + (uint64_t)(window * 1e9);
     for (int i = 0; i < nconns; i++) {
@@ -222,7 +239,7 @@ int main(int argc, char **argv) {
                     if (c->received == (uint32_t)size) {
                         uint64_t done = now_ns();
                         uint64_t us = (done - c->start_ns) / 1000;
-                        hist[us < HIST_BUCKETS ? us : HIST_BUCKETS - 1]++;
+                        hist[bucket_of(us)]++;
                         requests++;
                         c->received = c->sent = 0;
                         c->offset = (c->offset + 1) % PATTERN;
@@ -244,8 +261,8 @@ int main(int argc, char **argv) {
         }
     }
 
-    // Percentiles from the histogram (bucket lower edge + 0.5 us).
-    uint64_t total = 0, p50 = 0, p99 = 0, acc = 0;
+    // Percentiles from the histogram (the middle of the bucket).
+    uint64_t total = 0, p50 = 0, p99 = 0, acc = 0; // bucket indexes
     for (int i = 0; i < HIST_BUCKETS; i++) total += hist[i];
     int have50 = 0;
     for (int i = 0; i < HIST_BUCKETS; i++) {
@@ -258,7 +275,7 @@ int main(int argc, char **argv) {
     if (mallocs) snprintf(mallocs_text, sizeof mallocs_text, "%llu", (unsigned long long)(mallocs1 - mallocs0));
     printf("loadgen conns=%d size=%d requests=%llu window_s=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f "
            "client_cpu_s=%.3f server_cpu_s=%.3f server_rss_kb=%ld mallocs=%s\n",
-           nconns, size, (unsigned long long)requests, secs, (double)requests / secs, p50 + 0.5, p99 + 0.5,
+           nconns, size, (unsigned long long)requests, secs, (double)requests / secs, bucket_us(p50), bucket_us(p99),
            client_cpu1 - client_cpu0, server_pid ? server_cpu1 - server_cpu0 : -1.0, rss,
            mallocs_text);
     fflush(stdout);
