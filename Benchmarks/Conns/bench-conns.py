@@ -37,7 +37,7 @@ OUT = os.path.join(BENCH, ".build", "conns")  # built binaries (ignored by git)
 HOST = "127.0.0.1"
 
 ALL_IMPLS = ["c-epoll", "sock-poller", "sock-async", "nio", "nio-async", "flyingsocks", "go", "tokio", "c-uring"]
-DEFAULT_IMPLS = [i for i in ALL_IMPLS if i != "c-uring"]
+DEFAULT_IMPLS = ALL_IMPLS
 
 STARTED = []  # every Popen we started (each in its own process group)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the tools `make bench-conns` needs beyond Swift and cc: Go (the `go`
 # server), cargo with Debian's tokio crate (the `tokio` server, built offline),
-# perf (syscalls per request) and taskset (pinning). Nothing is installed
+# liburing (the `c-uring` reference), perf (syscalls per request) and taskset
+# (pinning). Nothing is installed
 # silently: what is missing is named with the exact apt-get command; as root
 # (like scripts/ensure-deps.sh) it runs that command, unless
 # BENCH_CONNS_INSTALL=0. What stays missing is skipped by the runner, which
@@ -14,9 +15,7 @@ command -v cargo >/dev/null || missing+=(cargo)
 ls -d /usr/share/cargo/registry/tokio-1* >/dev/null 2>&1 || missing+=(librust-tokio-dev)
 command -v perf >/dev/null || missing+=(linux-perf)
 command -v taskset >/dev/null || missing+=(util-linux)
-if [[ "${BENCH_CONNS_URING:-0}" == 1 ]]; then
-    [[ -f /usr/include/liburing.h ]] || missing+=(liburing-dev)
-fi
+[[ -f /usr/include/liburing.h ]] || missing+=(liburing-dev)
 
 if ((${#missing[@]} == 0)); then
     exit 0
