@@ -308,7 +308,9 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
                 attach_perf()
             elif line == "window-start" and perf is not None:
                 perf_on = perf_command("enable")
+                loadgen.send_signal(signal.SIGUSR1)  # count requests from here
             elif line == "window-end" and perf is not None and perf_on is not None:
+                loadgen.send_signal(signal.SIGUSR2)  # to here
                 perf_off = perf_command("disable")
             elif line.startswith("loadgen "):
                 result = dict(kv.split("=", 1) for kv in line.split()[1:])
@@ -345,7 +347,11 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
         }
         if perf is not None and perf_on is not None and perf_off is not None:
             count = parse_perf(perf_out)
-            if count is not None:
+            perf_requests = result.get("perf_requests", "nan")
+            if count is not None and perf_requests not in ("nan", "0"):
+                # The requests completed while perf counted (SIGUSR1 … SIGUSR2 inside it).
+                m["syscalls_per_req"] = count / int(perf_requests)
+            elif count is not None:
                 m["syscalls_per_req"] = count / ((perf_off - perf_on) * rps)
         return m, None
     finally:

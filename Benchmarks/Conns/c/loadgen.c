@@ -10,11 +10,14 @@
 // window, the server's utime+stime (/proc/PID/stat), its VmRSS at the end, and
 // the malloc counter file (--malloc-file, see malloc-count.c); it prints the
 // lines "window-start" and "window-end" on stdout (flushed) at the edges so
-// that a runner can attach `perf stat` for the window.
+// that a runner can enable `perf stat` for the window. The runner sends
+// SIGUSR1 right after enabling perf and SIGUSR2 right before disabling it; the
+// requests completed between the two are printed as perf_requests, so that
+// syscalls per request need no assumption about the rate.
 //
 //   conns-loadgen HOST PORT CONNS SIZE WARMUP_S WINDOW_S [--server-pid PID] [--malloc-file PATH]
 // prints: loadgen conns=N size=S requests=R window_s=W rps=X p50_us=X p99_us=X
-//         client_cpu_s=X server_cpu_s=X server_rss_kb=X mallocs=X
+//         client_cpu_s=X server_cpu_s=X server_rss_kb=X mallocs=X perf_requests=X
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +50,11 @@ struct conn {
 };
 
 static uint64_t hist[HIST_BUCKETS];
+static volatile sig_atomic_t mark_on, mark_off; // SIGUSR1 / SIGUSR2 from the runner
+
+static void on_mark(int sig) {
+    if (sig == SIGUSR1) mark_on = 1; else mark_off = 1;
+}
 static char *pattern;
 static int size;
 
@@ -141,6 +149,9 @@ int main(int argc, char **argv) {
     }
     if (nconns <= 0 || size <= 0 || window <= 0) { fprintf(stderr, "conns-loadgen: bad arguments\n"); return 2; }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction mark = {.sa_handler = on_mark}; // no SA_RESTART: epoll_wait returns EINTR
+    sigaction(SIGUSR1, &mark, NULL);
+    sigaction(SIGUSR2, &mark, NULL);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
 
@@ -189,13 +200,16 @@ int main(int argc, char **argv) {
     }
 
     int measuring = 0;
-    uint64_t requests = 0, errors = 0;
+    uint64_t requests = 0, errors = 0, all_requests = 0, marked_on = 0, marked_off = 0;
+    int have_on = 0, have_off = 0;
     double client_cpu0 = 0, server_cpu0 = 0, client_cpu1 = 0, server_cpu1 = 0;
     uint64_t mallocs0 = 0, mallocs1 = 0;
     long rss = -1;
     uint64_t measured_ns = 0;
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
+        if (mark_on && !have_on) { have_on = 1; marked_on = all_requests; }
+        if (mark_off && !have_off) { have_off = 1; marked_off = all_requests; }
         int n = epoll_wait(ep, events, MAX_EVENTS, 100);
         if (n < 0) { if (errno == EINTR) continue; die("conns-loadgen: epoll_wait"); }
         uint64_t t = now_ns();
@@ -241,6 +255,7 @@ int main(int argc, char **argv) {
                         uint64_t us = (done - c->start_ns) / 1000;
                         hist[bucket_of(us)]++;
                         requests++;
+                        all_requests++;
                         c->received = c->sent = 0;
                         c->offset = (c->offset + 1) % PATTERN;
                         c->start_ns = done;
@@ -271,13 +286,15 @@ int main(int argc, char **argv) {
         if (acc * 100 >= total * 99) { p99 = (uint64_t)i; break; }
     }
     double secs = (double)measured_ns / 1e9;
-    char mallocs_text[32] = "nan";
+    char mallocs_text[32] = "nan", perf_text[32] = "nan";
+    if (mark_off && !have_off) { have_off = 1; marked_off = all_requests; }
+    if (have_on && have_off) snprintf(perf_text, sizeof perf_text, "%llu", (unsigned long long)(marked_off - marked_on));
     if (mallocs) snprintf(mallocs_text, sizeof mallocs_text, "%llu", (unsigned long long)(mallocs1 - mallocs0));
     printf("loadgen conns=%d size=%d requests=%llu window_s=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f "
-           "client_cpu_s=%.3f server_cpu_s=%.3f server_rss_kb=%ld mallocs=%s\n",
+           "client_cpu_s=%.3f server_cpu_s=%.3f server_rss_kb=%ld mallocs=%s perf_requests=%s\n",
            nconns, size, (unsigned long long)requests, secs, (double)requests / secs, bucket_us(p50), bucket_us(p99),
            client_cpu1 - client_cpu0, server_pid ? server_cpu1 - server_cpu0 : -1.0, rss,
-           mallocs_text);
+           mallocs_text, perf_text);
     fflush(stdout);
     // Abortive close (RST): no TIME_WAIT left behind by 10,000 connections per run.
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
