@@ -493,7 +493,8 @@ def markdown(results, impls, conns_list, sizes, args, conditions, skipped, failu
     out.append("")
     out.append("Figures are medians over rounds; in parentheses the ratio to `c-epoll` in the same row group. "
                "CPU util is server / load generator CPU seconds per wall second in the window "
-               "(≥ 0.9: that side saturated its core).")
+               "(≥ 0.9: that side saturated its core; when neither did, the two cores were shared with other work "
+               "and the figures are noisier).")
     out.append("")
     out.append("| impl | conns | size | rps | p50 µs | p99 µs | server CPU µs/req | server RSS KB | syscalls/req | "
                "mallocs/req | CPU util server / client |")
@@ -534,6 +535,22 @@ def markdown(results, impls, conns_list, sizes, args, conditions, skipped, failu
             if any(c != "—" for c in cells):
                 out.append(f"| `{impl}` | " + " | ".join(cells) + " |")
         out.append("")
+    out.append("Ratios to `c-epoll`, min–max over the rows (conns × size) above:")
+    out.append("")
+    out.append("| impl | rps | server CPU/req | p99 | syscalls/req | server RSS |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for impl in impls:
+        if impl == "c-epoll":
+            continue
+        cells = []
+        for key in ("rps", "server_cpu_us_per_req", "p99_us", "syscalls_per_req", "server_rss_kb"):
+            rs = [ratio(results[(impl, c, s)][key], results[("c-epoll", c, s)][key])
+                  for c in conns_list for s in sizes if (impl, c, s) in results and ("c-epoll", c, s) in results]
+            rs = [r for r in rs if r is not None]
+            cells.append(f"{min(rs):.2f}–{max(rs):.2f}" if rs else "—")
+        if any(c != "—" for c in cells):
+            out.append(f"| `{impl}` | " + " | ".join(cells) + " |")
+    out.append("")
     out.append("### Targets (issue 15)")
     out.append("")
     out.extend(targets(results, conns_list, sizes))
@@ -707,6 +724,34 @@ def main():
     runs = {}
     total = args.rounds * len(conns_list) * len(sizes) * len(active)
     done = 0
+    uname = os.uname()
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    sock_echo = os.environ.get("SOCK_ECHO")
+
+    def summarize(rounds_done, final):
+        finished_at = datetime.datetime.now(datetime.timezone.utc)
+        load_now = open("/proc/loadavg").read().split()[:3]
+        results = {}
+        for conns in conns_list:
+            for size in sizes:
+                for impl in active:
+                    ms = runs.get((impl, conns, size))
+                    if ms:
+                        results[(impl, conns, size)] = {k: median([m[k] for m in ms]) for k in KEYS}
+        conditions = [
+            ("Date", f"{started_at:%Y-%m-%dT%H:%M:%SZ} – {finished_at:%H:%M:%SZ}"
+                     + ("" if final else f" (in progress: {rounds_done} of {args.rounds} rounds done)")),
+            ("Machine", f"{os.cpu_count()} vCPU, kernel {uname.release}"),
+            ("Commit", (commit or "?") + (f"; sock-echo: `SOCK_ECHO={sock_echo}`" if sock_echo else "")),
+            ("Method", f"{rounds_done} round(s), implementations alternating run by run; warm-up {args.warmup:g} s, "
+                       f"window {args.window:g} s; a fresh server process per run; malloc counter preloaded in every "
+                       "server but Go's; `perf stat -e raw_syscalls:sys_enter -p PID` over the window"
+                       + ("" if perf_ok else " (perf unavailable: syscalls not measured)")),
+            ("Load average before / " + ("after" if final else "now"),
+             f"{' '.join(load_before)} / {' '.join(load_now)}; busy processes at the start: {busy_before}"),
+        ]
+        return results, markdown(results, active, conns_list, sizes, args, conditions, skipped, failures)
+
     with tempfile.TemporaryDirectory(prefix="bench-conns-") as tmp:
         for rnd in range(args.rounds):
             for conns in conns_list:
@@ -722,39 +767,25 @@ def main():
                             continue
                         runs.setdefault((impl, conns, size), []).append(m)
                         log(f"[{done}/{total}] round {rnd + 1} {impl} conns={conns} size={size} "
-                            + " ".join(f"{k}={fmt(m[k], k)}" for k in KEYS))
-    finished_at = datetime.datetime.now(datetime.timezone.utc)
-    load_after = open("/proc/loadavg").read().split()[:3]
+                            + " ".join(f"{k}={'n/a' if k == 'mallocs_per_req' and impl == 'go' else fmt(m[k], k)}"
+                                       for k in KEYS))
+            if results_path and runs and rnd + 1 < args.rounds:
+                # Each finished round updates the results file (marked in progress), so a run
+                # cut short still leaves its medians so far.
+                update_results(results_path, summarize(rnd + 1, False)[1])
 
-    results = {}
+    results, text = summarize(args.rounds, True)
     for conns in conns_list:
         for size in sizes:
             for impl in active:
-                ms = runs.get((impl, conns, size))
-                if not ms:
-                    continue
-                med = {k: median([m[k] for m in ms]) for k in KEYS}
-                results[(impl, conns, size)] = med
-                print(line_for(impl, conns, size, med, len(ms), impl != "go"), flush=True)
-
-    uname = os.uname()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    conditions = [
-        ("Date", f"{started_at:%Y-%m-%dT%H:%M:%SZ} – {finished_at:%H:%M:%SZ}"),
-        ("Machine", f"{os.cpu_count()} vCPU, kernel {uname.release}"),
-        ("Commit", commit or "?"),
-        ("Method", f"{args.rounds} round(s), implementations alternating run by run; warm-up {args.warmup:g} s, "
-                   f"window {args.window:g} s; a fresh server process per run; malloc counter preloaded in every "
-                   "server but Go's; `perf stat -e raw_syscalls:sys_enter -p PID` over the window"
-                   + ("" if perf_ok else " (perf unavailable: syscalls not measured)")),
-        ("Load average before / after", f"{' '.join(load_before)} / {' '.join(load_after)}; "
-                                        f"busy processes at the start: {busy_before}"),
-    ]
+                med = results.get((impl, conns, size))
+                if med:
+                    print(line_for(impl, conns, size, med, len(runs[(impl, conns, size)]), impl != "go"), flush=True)
     if results_path and results:
-        update_results(results_path, markdown(results, active, conns_list, sizes, args, conditions, skipped, failures))
+        update_results(results_path, text)
         log(f"summary written to {results_path}")
     elif results:
-        print(markdown(results, active, conns_list, sizes, args, conditions, skipped, failures))
+        print(text)
     kill_all()
     return 1 if failures else 0
 
