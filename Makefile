@@ -101,7 +101,8 @@ bench:
 # installs) Go, cargo + Debian's tokio crate and perf when missing.
 # BENCH_CONNS_FLAGS, e.g.: --quick (1 round, 2 s window, 100 connections),
 # --rounds 3 --window 5 --impls c-epoll,nio --conns 100,1000 --sizes 64,
-# --results FILE, --no-results. SOCK_ECHO=/path/to/sock-echo uses a prebuilt one.
+# --results FILE, --no-results, --check (half-close echo check), --profile DIR
+# (perf record per row). SOCK_ECHO=/path/to/sock-echo uses a prebuilt one.
 BENCH_CONNS_FLAGS ?=
 bench-conns:
 	@Benchmarks/Conns/ensure-deps.sh

@@ -236,7 +236,9 @@ def parse_perf(path):
     return float(m.group(1).replace(",", ""))
 
 
-def one_run(impl, conns, size, args, tmp, perf_ok):
+def one_run(impl, conns, size, args, tmp, perf_ok, profile=None):
+    """One server, one load generator run. With profile=PATH, `perf record` (cpu-clock, call graphs) samples the
+    server over the window instead of `perf stat`, into PATH.data."""
     port = free_port()
     argv, extra_env, countable = server_command(impl, port)
     mfile = os.path.join(tmp, f"mallocs-{impl}")
@@ -274,8 +276,12 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
                 if os.path.exists(path):
                     os.unlink(path)
                 os.mkfifo(path)
-            perf = start(["taskset", "-c", str(args.client_cpu), "perf", "stat", "-e", "raw_syscalls:sys_enter",
-                          "-p", str(server.pid), "-D", "-1", "--control", f"fifo:{ctl_path},{ack_path}", "-o", perf_out],
+            if profile:
+                what = ["record", "-e", "cpu-clock", "-F", "1999", "-g", "-o", profile + ".data"]
+            else:
+                what = ["stat", "-e", "raw_syscalls:sys_enter", "-o", perf_out]
+            perf = start(["taskset", "-c", str(args.client_cpu), "perf", *what,
+                          "-p", str(server.pid), "-D", "-1", "--control", f"fifo:{ctl_path},{ack_path}"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             opened = {}
             opener = threading.Thread(target=lambda: opened.update(ctl=open(ctl_path, "w"), ack=open(ack_path)))
@@ -345,7 +351,9 @@ def one_run(impl, conns, size, args, tmp, perf_ok):
             "server_cpu_util": float(result["server_cpu_s"]) / window,
             "client_cpu_util": float(result["client_cpu_s"]) / window,
         }
-        if perf is not None and perf_on is not None and perf_off is not None:
+        if profile:
+            pass
+        elif perf is not None and perf_on is not None and perf_off is not None:
             count = parse_perf(perf_out)
             perf_requests = result.get("perf_requests", "nan")
             if count is not None and perf_requests not in ("nan", "0"):
@@ -676,6 +684,9 @@ def main():
     ap.add_argument("--no-results", action="store_true", help="do not write a results file")
     ap.add_argument("--check", action="store_true",
                     help="before measuring, check each server's echo with half-closing clients (always with --quick)")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="instead of measuring: one run per row with `perf record -e cpu-clock -g` on the server over "
+                         "the window; DIR/IMPL-cN-sS.data and a flat report DIR/IMPL-cN-sS.txt (Swift demangled)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--swift", default=os.environ.get("SWIFT", "swift"))
     args = ap.parse_args()
@@ -751,6 +762,36 @@ def main():
              f"{' '.join(load_before)} / {' '.join(load_now)}; busy processes at the start: {busy_before}"),
         ]
         return results, markdown(results, active, conns_list, sizes, args, conditions, skipped, failures)
+
+    if args.profile:
+        if not perf_ok:
+            sys.exit("bench-conns: --profile needs perf")
+        os.makedirs(args.profile, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="bench-conns-") as tmp:
+            for conns in conns_list:
+                for size in sizes:
+                    for impl in active:
+                        base = os.path.join(os.path.abspath(args.profile), f"{impl}-c{conns}-s{size}")
+                        m, err = one_run(impl, conns, size, args, tmp, True, profile=base)
+                        if err:
+                            print(f"bench-conns profile impl={impl} conns={conns} size={size} FAILED: {err}", flush=True)
+                            continue
+                        report = "".join(subprocess.run(
+                            ["perf", "report", "-i", base + ".data", "--stdio", "--no-children", "-g", "none",
+                             "--percent-limit", "0.5", "--sort", sort], capture_output=True, text=True).stdout
+                            for sort in ("dso", "dso,symbol"))
+                        report = "\n".join(l.rstrip() for l in report.splitlines()) + "\n"
+                        if shutil.which(args.swift):
+                            report = subprocess.run([args.swift, "demangle", "--simplified"], input=report,
+                                                    capture_output=True, text=True).stdout or report
+                        header = (f"# {impl} conns={conns} size={size}: rps={fmt(m['rps'], 'rps')} "
+                                  f"server_cpu_us_per_req={fmt(m['server_cpu_us_per_req'])} (under perf record)\n"
+                                  f"# call graphs: perf report -i {base}.data --no-children\n")
+                        with open(base + ".txt", "w") as f:
+                            f.write(header + report)
+                        print(f"bench-conns profile impl={impl} conns={conns} size={size}: {base}.txt", flush=True)
+        kill_all()
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-conns-") as tmp:
         for rnd in range(args.rounds):
