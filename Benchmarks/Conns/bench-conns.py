@@ -384,6 +384,7 @@ def half_close_check(impl, args, tmp, clients=20):
         def client(k):
             size = [1, 64, 4096, 65536, 200_000][k % 5] + k
             payload = bytes((i * 13 + k) & 0xFF for i in range(size))
+            got = bytearray()
             try:
                 with socket.create_connection((HOST, port), timeout=10) as s:
                     def send():
@@ -394,7 +395,6 @@ def half_close_check(impl, args, tmp, clients=20):
                             errors.append(f"client {k}: send: {e}")
                     t = threading.Thread(target=send)
                     t.start()
-                    got = bytearray()
                     while True:
                         chunk = s.recv(65536)
                         if not chunk:
@@ -404,6 +404,8 @@ def half_close_check(impl, args, tmp, clients=20):
                     if bytes(got) != payload:
                         errors.append(f"client {k}: echoed {len(got)} of {size} bytes"
                                       + ("" if payload.startswith(bytes(got)) else ", differing"))
+            except socket.timeout:
+                errors.append(f"client {k}: no EOF within 10 s after {len(got)} of {size} bytes echoed")
             except OSError as e:
                 errors.append(f"client {k}: {e}")
 
