@@ -21,7 +21,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench docs test-kernels test-sanitizers fuzz clean
+.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench bench-conns docs test-kernels test-sanitizers fuzz clean
 
 all: test
 
@@ -151,6 +151,22 @@ bench:
 docs:
 	SOCK_DOCS=1 $(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation \
 	  --target Sock --warnings-as-errors --output-path .build/docs
+
+# The many-connection echo benchmark (issue 15 part 4): C epoll, sock-echo
+# (poller and async modes), SwiftNIO (pipeline and NIOAsyncChannel),
+# FlyingSocks, Go and tokio servers on one pinned core, a C closed-loop load
+# generator on the other; medians of interleaved rounds; writes a section of
+# Benchmarks/RESULTS.md. Benchmarks/Conns/ensure-deps.sh names (as root:
+# installs) Go, cargo + Debian's tokio crate and perf when missing.
+# BENCH_CONNS_FLAGS, e.g.: --quick (1 round, 2 s window, 100 connections),
+# --rounds 3 --window 5 --impls c-epoll,nio --conns 100,1000 --sizes 64,
+# --results FILE, --no-results, --check (half-close echo check), --profile DIR
+# (perf record per row). SOCK_ECHO=/path/to/sock-echo uses a prebuilt one.
+BENCH_CONNS_FLAGS ?=
+bench-conns:
+	@Benchmarks/Conns/ensure-deps.sh
+	@echo "make: building the servers and the load generator (release) and measuring" >&2
+	python3 Benchmarks/Conns/bench-conns.py --swift "$(SWIFT)" $(BENCH_CONNS_FLAGS)
 
 clean:
 	rm -rf .build Generator/.build $(HEADERS_DIR)/probes

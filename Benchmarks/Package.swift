@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // Decodes the suite's raw histograms (already a dependency of package-benchmark).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // `make bench-conns`: FlyingSocks (FlyingFox's async socket layer, no NIO) as a peer.
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // The reference point: C making exactly the system calls Sock makes.
@@ -43,6 +45,19 @@ let package = Package(
         .executableTarget(
             name: "sock-bench-report",
             dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        // `make bench-conns` (Conns/bench-conns.py): the Swift peers of the
+        // many-connection echo benchmark, one thread each.
+        .executableTarget(
+            name: "conns-nio",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "conns-flyingsocks",
+            dependencies: [.product(name: "FlyingSocks", package: "FlyingFox")]
         ),
         // The package-benchmark suite (wall clock, CPU, mallocs, syscalls).
         .executableTarget(

@@ -1,0 +1,3 @@
+module sock/benchmarks/conns-go
+
+go 1.19
