@@ -17,7 +17,10 @@ let package = Package(
         .target(name: "SockBindings"),
         // The hand-written runtime, with the generated option keys and typed values in
         // Sources/Sock/Generated; re-exports only the generated structures and SockErrno.
-        .target(name: "Sock", dependencies: ["SockBindings"]),
+        // The GNU system calls Swift's Glibc module does not import (accept4,
+        // ppoll, sendmmsg, recvmmsg, epoll, eventfd), as plain C functions.
+        .target(name: "CSockSystem"),
+        .target(name: "Sock", dependencies: ["SockBindings", "CSockSystem"]),
         .executableTarget(name: "sock-echo", dependencies: ["Sock"]),
         // Test support: counts heap allocations per thread (overrides malloc in the test executable).
         .target(name: "CMallocCounter", path: "Tests/CMallocCounter"),

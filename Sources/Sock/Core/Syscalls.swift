@@ -28,6 +28,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSockSystem
 import SockBindings
 import Synchronization
 
@@ -140,6 +141,10 @@ internal struct SyscallTable: Sendable {
     var eventfd: @Sendable (_ initialValue: CUnsignedInt, _ flags: CInt) -> CInt
     var eventfdRead: @Sendable (_ fd: CInt, _ value: UnsafeMutablePointer<UInt64>) -> CInt
     var eventfdWrite: @Sendable (_ fd: CInt, _ value: UInt64) -> CInt
+    // The batch calls (SyscallsBatch.swift); `messages` points to
+    // `struct mmsghdr`s (`Mmsghdr`).
+    var sendmmsg: @Sendable (_ fd: CInt, _ messages: UnsafeMutableRawPointer, _ count: CUnsignedInt, _ flags: CInt) -> CInt
+    var recvmmsg: @Sendable (_ fd: CInt, _ messages: UnsafeMutableRawPointer, _ count: CUnsignedInt, _ flags: CInt) -> CInt
 
     /// The table that calls the C library (what runs when no table is installed).
     static let system = SyscallTable(
@@ -147,7 +152,7 @@ internal struct SyscallTable: Sendable {
         socketpair: { Glibc.socketpair($0, $1, $2, $3) },
         bind: { Glibc.bind($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
         listen: { Glibc.listen($0, $1) },
-        accept4: { systemAccept4($0, $1, $2, $3) },
+        accept4: { csock_accept4($0, $1, $2, $3) },
         connect: { Glibc.connect($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
         recv: { Glibc.recv($0, $1, $2, $3) },
         send: { Glibc.send($0, $1, $2, $3) },
@@ -158,18 +163,20 @@ internal struct SyscallTable: Sendable {
         shutdown: { Glibc.shutdown($0, $1) },
         close: { Glibc.close($0) },
         poll: { Glibc.poll($0, $1, $2) },
-        ppoll: { systemPpoll($0, $1, $2) },
+        ppoll: { csock_ppoll($0, $1, $2) },
         getsockname: { Glibc.getsockname($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
         getpeername: { Glibc.getpeername($0, $1.assumingMemoryBound(to: sockaddr.self), $2) },
         fcntl: { Glibc.fcntl($0, $1, $2) },
         getsockopt: { Glibc.getsockopt($0, $1, $2, $3, $4) },
         setsockopt: { Glibc.setsockopt($0, $1, $2, $3, $4) },
-        epollCreate1: { systemEpollCreate1($0) },
-        epollCtl: { systemEpollCtl($0, $1, $2, $3) },
-        epollWait: { systemEpollWait($0, $1, $2, $3) },
-        eventfd: { systemEventfd($0, $1) },
-        eventfdRead: { systemEventfdRead($0, $1) },
-        eventfdWrite: { systemEventfdWrite($0, $1) }
+        epollCreate1: { csock_epoll_create1($0) },
+        epollCtl: { csock_epoll_ctl($0, $1, $2, $3) },
+        epollWait: { csock_epoll_wait($0, $1, $2, $3) },
+        eventfd: { csock_eventfd($0, $1) },
+        eventfdRead: { csock_eventfd_read($0, $1) },
+        eventfdWrite: { csock_eventfd_write($0, $1) },
+        sendmmsg: { csock_sendmmsg($0, $1, $2, $3) },
+        recvmmsg: { csock_recvmmsg($0, $1, $2, $3) }
     )
 
     /// Runs `body` with `table` installed process-wide, then restores the
@@ -201,77 +208,13 @@ private let installedSyscallTable = Atomic<UInt>(0)
 
 /// Calls `real` when no table is installed, or `fake` with the installed table.
 @inline(__always)
-private func dispatch<Value>(_ fake: (SyscallTable) -> Value, _ real: () -> Value) -> Value {
+internal func dispatch<Value>(_ fake: (SyscallTable) -> Value, _ real: () -> Value) -> Value {
     let installed = installedSyscallTable.load(ordering: .acquiring)
     if _fastPath(installed == 0) {
         return real()
     }
     let box = Unmanaged<SyscallTableBox>.fromOpaque(UnsafeRawPointer(bitPattern: installed)!)
     return fake(box.takeUnretainedValue().table)
-}
-
-// MARK: - Functions looked up in the C library
-
-/// The C library's function `name` as `Function` (a `@convention(c)`
-/// type), or nil when it does not have one: how the GNU extensions the Swift
-/// Glibc module does not import (`accept4`, `ppoll`, `sendmmsg`,
-/// `recvmmsg`) are reached.
-internal func libcFunction<Function>(_ name: String, as type: Function.Type) -> Function? {
-    guard let program = dlopen(nil, Glibc.RTLD_NOW), let symbol = dlsym(program, name) else {
-        return nil
-    }
-    return unsafeBitCast(symbol, to: type)
-}
-
-// MARK: - accept4
-
-/// `accept4` is a GNU extension the Swift Glibc module does not import, so it
-/// is looked up once in the C library. If it were missing (it is not, on any
-/// glibc since 2.10 or musl), `accept` plus two `fcntl`s stand in.
-private typealias Accept4Function = @convention(c) (
-    CInt, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, CInt
-) -> CInt
-
-private let accept4Function = libcFunction("accept4", as: Accept4Function.self)
-
-private func systemAccept4(
-    _ fd: CInt, _ address: UnsafeMutableRawPointer?, _ length: UnsafeMutablePointer<socklen_t>?, _ flags: CInt
-) -> CInt {
-    let address = address?.assumingMemoryBound(to: sockaddr.self)
-    if let accept4 = accept4Function {
-        return accept4(fd, address, length, flags)
-    }
-    let accepted = Glibc.accept(fd, address, length)
-    guard accepted >= 0 else { return accepted }
-    if flags & SockBindings.SOCK_NONBLOCK != 0 {
-        _ = Glibc.fcntl(accepted, SockBindings.F_SETFL, Glibc.fcntl(accepted, SockBindings.F_GETFL) | SockBindings.O_NONBLOCK)
-    }
-    if flags & SockBindings.SOCK_CLOEXEC != 0 {
-        _ = Glibc.fcntl(accepted, SockBindings.F_SETFD, SockBindings.FD_CLOEXEC)
-    }
-    return accepted
-}
-
-// MARK: - ppoll
-
-/// `ppoll` (a nanosecond timeout, so that deadline waits need not round up to
-/// whole milliseconds) is a GNU extension too, looked up the same way. Without
-/// it, `poll` with the timeout rounded up to milliseconds stands in.
-private typealias PpollFunction = @convention(c) (
-    UnsafeMutablePointer<pollfd>?, nfds_t, UnsafePointer<timespec>?, UnsafeRawPointer?
-) -> CInt
-
-private let ppollFunction = libcFunction("ppoll", as: PpollFunction.self)
-
-private func systemPpoll(
-    _ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ timeout: UnsafePointer<timespec>?
-) -> CInt {
-    if let ppoll = ppollFunction {
-        return ppoll(fds, count, timeout, nil)
-    }
-    guard let timeout else { return Glibc.poll(fds, count, -1) }
-    let nanoseconds = Int64(timeout.pointee.tv_sec) &* 1_000_000_000 &+ Int64(timeout.pointee.tv_nsec)
-    return Glibc.poll(fds, count, CInt(clamping: (nanoseconds &+ 999_999) / 1_000_000))
 }
 
 // MARK: - Wrappers
@@ -327,7 +270,7 @@ internal enum Syscall {
     ) -> Result<CInt, SockErrno> {
         let flags = flags | creationFlags
         return valueOrErrno {
-            dispatch({ $0.accept4(fd, address, length, flags) }, { systemAccept4(fd, address, length, flags) })
+            dispatch({ $0.accept4(fd, address, length, flags) }, { csock_accept4(fd, address, length, flags) })
         }
     }
 
@@ -461,7 +404,7 @@ internal enum Syscall {
         _ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ timeout: UnsafePointer<timespec>?
     ) -> Result<CInt, SockErrno> {
         valueOrErrno(retryingInterrupts: false) {
-            dispatch({ $0.ppoll(fds, count, timeout) }, { systemPpoll(fds, count, timeout) })
+            dispatch({ $0.ppoll(fds, count, timeout) }, { csock_ppoll(fds, count, timeout) })
         }
     }
 
@@ -531,7 +474,7 @@ internal enum Syscall {
     static func epollCreate1() -> Result<CInt, SockErrno> {
         let flags = EpollDeclarations.closeOnExec
         return valueOrErrno {
-            dispatch({ $0.epollCreate1(flags) }, { systemEpollCreate1(flags) })
+            dispatch({ $0.epollCreate1(flags) }, { csock_epoll_create1(flags) })
         }
     }
 
@@ -542,7 +485,7 @@ internal enum Syscall {
         _ epfd: CInt, _ operation: CInt, _ fd: CInt, _ event: UnsafeMutableRawPointer?
     ) -> Result<CInt, SockErrno> {
         valueOrErrno {
-            dispatch({ $0.epollCtl(epfd, operation, fd, event) }, { systemEpollCtl(epfd, operation, fd, event) })
+            dispatch({ $0.epollCtl(epfd, operation, fd, event) }, { csock_epoll_ctl(epfd, operation, fd, event) })
         }
     }
 
@@ -554,7 +497,7 @@ internal enum Syscall {
         _ epfd: CInt, _ events: UnsafeMutableRawPointer, _ capacity: CInt, _ timeout: CInt
     ) -> Result<CInt, SockErrno> {
         valueOrErrno(retryingInterrupts: false) {
-            dispatch({ $0.epollWait(epfd, events, capacity, timeout) }, { systemEpollWait(epfd, events, capacity, timeout) })
+            dispatch({ $0.epollWait(epfd, events, capacity, timeout) }, { csock_epoll_wait(epfd, events, capacity, timeout) })
         }
     }
 
@@ -563,7 +506,7 @@ internal enum Syscall {
     static func eventfd(_ initialValue: CUnsignedInt = 0) -> Result<CInt, SockErrno> {
         let flags = EpollDeclarations.eventCounterFlags
         return valueOrErrno {
-            dispatch({ $0.eventfd(initialValue, flags) }, { systemEventfd(initialValue, flags) })
+            dispatch({ $0.eventfd(initialValue, flags) }, { csock_eventfd(initialValue, flags) })
         }
     }
 
@@ -571,7 +514,7 @@ internal enum Syscall {
     /// is zero). The corresponding C function is `eventfd_read`.
     static func eventfdRead(_ fd: CInt, _ value: UnsafeMutablePointer<UInt64>) -> Result<CInt, SockErrno> {
         valueOrErrno {
-            dispatch({ $0.eventfdRead(fd, value) }, { systemEventfdRead(fd, value) })
+            dispatch({ $0.eventfdRead(fd, value) }, { csock_eventfd_read(fd, value) })
         }
     }
 
@@ -580,7 +523,7 @@ internal enum Syscall {
     /// `eventfd_write`.
     static func eventfdWrite(_ fd: CInt, _ value: UInt64) -> Result<CInt, SockErrno> {
         valueOrErrno {
-            dispatch({ $0.eventfdWrite(fd, value) }, { systemEventfdWrite(fd, value) })
+            dispatch({ $0.eventfdWrite(fd, value) }, { csock_eventfd_write(fd, value) })
         }
     }
 }

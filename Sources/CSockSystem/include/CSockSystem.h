@@ -1,0 +1,36 @@
+// The GNU and Linux system calls Swift's Glibc module does not import
+// (accept4, ppoll, sendmmsg, recvmmsg, epoll, eventfd), declared here
+// without including any system header (so that this module never re-declares
+// a type Glibc's module owns, such as `struct timespec`: structures travel as
+// `void *`), and defined in
+// CSockSystem.c, which is compiled with _GNU_SOURCE. Sock calls them only
+// through its replaceable syscall table (Sources/Sock/Core/Syscalls.swift),
+// so tests can inject any errno into them. Each returns what the C function
+// returns and leaves errno as the C function left it.
+#ifndef CSOCKSYSTEM_H
+#define CSOCKSYSTEM_H
+
+
+/// accept4(2).
+int csock_accept4(int fd, void *address, unsigned int *length, int flags);
+/// ppoll(2) without a signal mask; `fds` points to `struct pollfd`s, `timeout`
+/// to a `struct timespec` (NULL: no limit).
+int csock_ppoll(void *fds, unsigned long count, const void *timeout);
+/// sendmmsg(2); `messages` points to `struct mmsghdr`s.
+int csock_sendmmsg(int fd, void *messages, unsigned int count, int flags);
+/// recvmmsg(2) without a timeout; `messages` points to `struct mmsghdr`s.
+int csock_recvmmsg(int fd, void *messages, unsigned int count, int flags);
+/// epoll_create1(2).
+int csock_epoll_create1(int flags);
+/// epoll_ctl(2); `event` points to a `struct epoll_event` (NULL for EPOLL_CTL_DEL).
+int csock_epoll_ctl(int epfd, int operation, int fd, void *event);
+/// epoll_wait(2); `events` has room for `capacity` `struct epoll_event`s.
+int csock_epoll_wait(int epfd, void *events, int capacity, int timeout);
+/// eventfd(2).
+int csock_eventfd(unsigned int initial, int flags);
+/// eventfd_read(3).
+int csock_eventfd_read(int fd, unsigned long long *value);
+/// eventfd_write(3).
+int csock_eventfd_write(int fd, unsigned long long value);
+
+#endif
