@@ -196,6 +196,68 @@
 /// `SCM_WIFI_STATUS`, defined in `asm-generic/socket.h`.
 @inlinable public var SCM_WIFI_STATUS: CInt { 41 }
 
+// MARK: - epoll: epoll(7): event bits of struct epoll_event, epoll_ctl(2) operations and epoll_create1(2) flags (EPOLL*).
+
+/// `EPOLLERR`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLERR: CInt { 8 }
+
+/// `EPOLLET`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLET: CUnsignedInt { 2147483648 }
+
+/// `EPOLLEXCLUSIVE`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLEXCLUSIVE: CInt { 268435456 }
+
+/// `EPOLLHUP`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLHUP: CInt { 16 }
+
+/// `EPOLLIN`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLIN: CInt { 1 }
+
+/// `EPOLLMSG`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLMSG: CInt { 1024 }
+
+/// `EPOLLONESHOT`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLONESHOT: CInt { 1073741824 }
+
+/// `EPOLLOUT`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLOUT: CInt { 4 }
+
+/// `EPOLLPRI`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLPRI: CInt { 2 }
+
+/// `EPOLLRDBAND`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLRDBAND: CInt { 128 }
+
+/// `EPOLLRDHUP`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLRDHUP: CInt { 8192 }
+
+/// `EPOLLRDNORM`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLRDNORM: CInt { 64 }
+
+/// `EPOLLWAKEUP`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLWAKEUP: CInt { 536870912 }
+
+/// `EPOLLWRBAND`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLWRBAND: CInt { 512 }
+
+/// `EPOLLWRNORM`, defined in `sys/epoll.h`.
+@inlinable public var EPOLLWRNORM: CInt { 256 }
+
+/// `EPOLL_CLOEXEC`, defined in `bits/epoll.h`.
+@inlinable public var EPOLL_CLOEXEC: CInt { 524288 }
+
+/// `EPOLL_CTL_ADD`, defined in `sys/epoll.h`.
+@inlinable public var EPOLL_CTL_ADD: CInt { 1 }
+
+/// `EPOLL_CTL_DEL`, defined in `sys/epoll.h`.
+@inlinable public var EPOLL_CTL_DEL: CInt { 2 }
+
+/// `EPOLL_CTL_MOD`, defined in `sys/epoll.h`.
+@inlinable public var EPOLL_CTL_MOD: CInt { 3 }
+
+/// `EPOLL_IOC_TYPE`, defined in `sys/epoll.h`.
+@inlinable public var EPOLL_IOC_TYPE: CInt { 138 }
+
 // MARK: - errno: Error numbers (errno values) of the Linux kernel.
 
 /// `E2BIG`, defined in `asm-generic/errno-base.h`.
@@ -798,6 +860,17 @@
 
 /// `SO_EE_RFC4884_FLAG_INVALID`, defined in `linux/errqueue.h`.
 @inlinable public var SO_EE_RFC4884_FLAG_INVALID: CInt { 1 }
+
+// MARK: - eventfd: eventfd(2) flags (EFD_*).
+
+/// `EFD_CLOEXEC`, defined in `bits/eventfd.h`.
+@inlinable public var EFD_CLOEXEC: CInt { 524288 }
+
+/// `EFD_NONBLOCK`, defined in `bits/eventfd.h`.
+@inlinable public var EFD_NONBLOCK: CInt { 2048 }
+
+/// `EFD_SEMAPHORE`, defined in `bits/eventfd.h`.
+@inlinable public var EFD_SEMAPHORE: CInt { 1 }
 
 // MARK: - fcntl: File-descriptor commands and flags for fcntl(2) and open(2) (F_*, FD_CLOEXEC, O_*).
 

@@ -1399,3 +1399,152 @@ public struct Ucred: BitwiseCopyable, Sendable {
 
 /// The size of `struct ucred` in bytes (`sizeof`).
 @inlinable public var SizeofUcred: Int { 12 }
+
+// MARK: - Structures that differ between architectures
+#if arch(x86_64)
+
+/// One event of epoll_wait(2) or the interest of epoll_ctl(2): event bits and the caller's 64-bit data (packed on x86_64: 12 bytes, data at offset 4).
+///
+/// Mirrors `struct epoll_event` from `sys/epoll.h` byte for byte: 12 bytes, aligned to 1.
+public struct EpollEvent: BitwiseCopyable {
+    @usableFromInline internal var _eventsBytes: InlineArray<4, UInt8>
+    @usableFromInline internal var _dataBytes: InlineArray<8, UInt8>
+
+    /// Creates a value whose bytes are all zero.
+    @inlinable
+    public init() {
+        self._eventsBytes = .init(repeating: 0)
+        self._dataBytes = .init(repeating: 0)
+    }
+
+    /// `events`, at byte 0 (not aligned in this packed structure: read and written byte-wise).
+    @inlinable
+    public var events: UInt32 {
+        get { _sockgenLoadUnaligned(_eventsBytes, as: UInt32.self) }
+        set { _sockgenStoreUnaligned(&_eventsBytes, newValue) }
+    }
+
+    /// `data`, at byte 4 (not aligned in this packed structure: read and written byte-wise).
+    @inlinable
+    public var data: InlineArray<1, UInt64> {
+        get { _sockgenLoadUnaligned(_dataBytes, as: InlineArray<1, UInt64>.self) }
+        set { _sockgenStoreUnaligned(&_dataBytes, newValue) }
+    }
+}
+
+/// The size of `struct epoll_event` in bytes (`sizeof`).
+@inlinable public var SizeofEpollEvent: Int { 12 }
+#elseif arch(arm64)
+
+/// One event of epoll_wait(2) or the interest of epoll_ctl(2): event bits and the caller's 64-bit data (packed on x86_64: 12 bytes, data at offset 4).
+///
+/// Mirrors `struct epoll_event` from `sys/epoll.h` byte for byte: 16 bytes, aligned to 8.
+public struct EpollEvent: BitwiseCopyable {
+    /// `events`, at byte 0.
+    public var events: UInt32
+    @usableFromInline internal var _padding4: InlineArray<4, UInt8>
+    /// `data`, at byte 8.
+    public var data: InlineArray<1, UInt64>
+
+    /// Creates a value whose bytes are all zero.
+    @inlinable
+    public init() {
+        self.events = 0
+        self._padding4 = .init(repeating: 0)
+        self.data = .init(repeating: 0)
+    }
+
+    /// The union member `ptr` of `data`, viewing the same bytes.
+    @inlinable
+    public var ptr: UnsafeMutableRawPointer? {
+        get { unsafeBitCast(data, to: UnsafeMutableRawPointer?.self) }
+        set { data = unsafeBitCast(newValue, to: InlineArray<1, UInt64>.self) }
+    }
+
+    /// The union member `u64` of `data`, viewing the same bytes.
+    @inlinable
+    public var u64: CUnsignedLong {
+        get { unsafeBitCast(data, to: CUnsignedLong.self) }
+        set { data = unsafeBitCast(newValue, to: InlineArray<1, UInt64>.self) }
+    }
+}
+
+/// The size of `struct epoll_event` in bytes (`sizeof`).
+@inlinable public var SizeofEpollEvent: Int { 16 }
+#elseif arch(riscv64)
+
+/// One event of epoll_wait(2) or the interest of epoll_ctl(2): event bits and the caller's 64-bit data (packed on x86_64: 12 bytes, data at offset 4).
+///
+/// Mirrors `struct epoll_event` from `sys/epoll.h` byte for byte: 16 bytes, aligned to 8.
+public struct EpollEvent: BitwiseCopyable {
+    /// `events`, at byte 0.
+    public var events: UInt32
+    @usableFromInline internal var _padding4: InlineArray<4, UInt8>
+    /// `data`, at byte 8.
+    public var data: InlineArray<1, UInt64>
+
+    /// Creates a value whose bytes are all zero.
+    @inlinable
+    public init() {
+        self.events = 0
+        self._padding4 = .init(repeating: 0)
+        self.data = .init(repeating: 0)
+    }
+
+    /// The union member `ptr` of `data`, viewing the same bytes.
+    @inlinable
+    public var ptr: UnsafeMutableRawPointer? {
+        get { unsafeBitCast(data, to: UnsafeMutableRawPointer?.self) }
+        set { data = unsafeBitCast(newValue, to: InlineArray<1, UInt64>.self) }
+    }
+
+    /// The union member `u64` of `data`, viewing the same bytes.
+    @inlinable
+    public var u64: CUnsignedLong {
+        get { unsafeBitCast(data, to: CUnsignedLong.self) }
+        set { data = unsafeBitCast(newValue, to: InlineArray<1, UInt64>.self) }
+    }
+}
+
+/// The size of `struct epoll_event` in bytes (`sizeof`).
+@inlinable public var SizeofEpollEvent: Int { 16 }
+#elseif arch(loongarch64)
+
+/// One event of epoll_wait(2) or the interest of epoll_ctl(2): event bits and the caller's 64-bit data (packed on x86_64: 12 bytes, data at offset 4).
+///
+/// Mirrors `struct epoll_event` from `sys/epoll.h` byte for byte: 16 bytes, aligned to 8.
+public struct EpollEvent: BitwiseCopyable {
+    /// `events`, at byte 0.
+    public var events: UInt32
+    @usableFromInline internal var _padding4: InlineArray<4, UInt8>
+    /// `data`, at byte 8.
+    public var data: InlineArray<1, UInt64>
+
+    /// Creates a value whose bytes are all zero.
+    @inlinable
+    public init() {
+        self.events = 0
+        self._padding4 = .init(repeating: 0)
+        self.data = .init(repeating: 0)
+    }
+
+    /// The union member `ptr` of `data`, viewing the same bytes.
+    @inlinable
+    public var ptr: UnsafeMutableRawPointer? {
+        get { unsafeBitCast(data, to: UnsafeMutableRawPointer?.self) }
+        set { data = unsafeBitCast(newValue, to: InlineArray<1, UInt64>.self) }
+    }
+
+    /// The union member `u64` of `data`, viewing the same bytes.
+    @inlinable
+    public var u64: CUnsignedLong {
+        get { unsafeBitCast(data, to: CUnsignedLong.self) }
+        set { data = unsafeBitCast(newValue, to: InlineArray<1, UInt64>.self) }
+    }
+}
+
+/// The size of `struct epoll_event` in bytes (`sizeof`).
+@inlinable public var SizeofEpollEvent: Int { 16 }
+#else
+#error("Sock's structures were generated for x86_64, arm64, riscv64, loongarch64 only; run `make generate` for this architecture")
+#endif

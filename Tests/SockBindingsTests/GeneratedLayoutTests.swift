@@ -559,3 +559,58 @@ private func nonZeroBytes<Value: BitwiseCopyable>(_ value: Value) -> [Int: UInt8
         #expect(MemoryLayout<Ucred>.offset(of: \.gid) == 8)
     }
 }
+
+#if arch(x86_64)
+
+@Suite struct GeneratedArchLayoutTests {
+    @Test func layoutOfEpollEvent() {
+        #expect(MemoryLayout<EpollEvent>.size == 12)
+        #expect(MemoryLayout<EpollEvent>.stride == 12)
+        #expect(MemoryLayout<EpollEvent>.alignment == 1)
+        #expect(SizeofEpollEvent == 12)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \._eventsBytes) == 0)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \._dataBytes) == 4)
+    }
+}
+#elseif arch(arm64)
+
+@Suite struct GeneratedArchLayoutTests {
+    @Test func layoutOfEpollEvent() {
+        #expect(MemoryLayout<EpollEvent>.size == 16)
+        #expect(MemoryLayout<EpollEvent>.stride == 16)
+        #expect(MemoryLayout<EpollEvent>.alignment == 8)
+        #expect(SizeofEpollEvent == 16)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \.events) == 0)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \._padding4) == 4)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \.data) == 8)
+    }
+}
+#elseif arch(riscv64)
+
+@Suite struct GeneratedArchLayoutTests {
+    @Test func layoutOfEpollEvent() {
+        #expect(MemoryLayout<EpollEvent>.size == 16)
+        #expect(MemoryLayout<EpollEvent>.stride == 16)
+        #expect(MemoryLayout<EpollEvent>.alignment == 8)
+        #expect(SizeofEpollEvent == 16)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \.events) == 0)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \._padding4) == 4)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \.data) == 8)
+    }
+}
+#elseif arch(loongarch64)
+
+@Suite struct GeneratedArchLayoutTests {
+    @Test func layoutOfEpollEvent() {
+        #expect(MemoryLayout<EpollEvent>.size == 16)
+        #expect(MemoryLayout<EpollEvent>.stride == 16)
+        #expect(MemoryLayout<EpollEvent>.alignment == 8)
+        #expect(SizeofEpollEvent == 16)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \.events) == 0)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \._padding4) == 4)
+        #expect(MemoryLayout<EpollEvent>.offset(of: \.data) == 8)
+    }
+}
+#else
+#error("Sock's layout tests were generated for x86_64, arm64, riscv64, loongarch64 only; run `make generate` for this architecture")
+#endif

@@ -5,6 +5,7 @@
 // would clash with the C library's); use `import SockBindings` for them.
 
 @_exported import struct SockBindings.Cmsghdr
+@_exported import struct SockBindings.EpollEvent
 @_exported import struct SockBindings.IPMreq
 @_exported import struct SockBindings.IPMreqSource
 @_exported import struct SockBindings.IPMreqn
