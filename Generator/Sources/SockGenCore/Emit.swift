@@ -63,6 +63,7 @@ public struct Emitter {
             OutputFile(path: "\(bindingsDirectory)/Structs.swift", contents: header + renderStructs(layouts)),
             OutputFile(path: "\(bindingsDirectory)/ControlMessages.swift", contents: header + (try renderControlMessages())),
             OutputFile(path: "\(runtimeDirectory)/SocketOptionKeys.swift", contents: header + (try renderOptionKeys())),
+            OutputFile(path: "\(runtimeDirectory)/SocketOptionAccess.swift", contents: header + renderOptionAccess()),
             OutputFile(path: "\(runtimeDirectory)/Types.swift", contents: header + (try renderTypes())),
             OutputFile(path: "\(runtimeDirectory)/Exports.swift", contents: header + renderExports()),
             OutputFile(path: "\(testsDirectory)/GeneratedLayoutTests.swift", contents: header + renderLayoutTests(layouts)),

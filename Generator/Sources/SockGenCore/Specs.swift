@@ -154,6 +154,27 @@ public enum OptionScope: String, Sendable, Hashable, CaseIterable {
         self == other || self == .socket || other == .socket
             || Set([self, other]) == [.ip, .ipv6]
     }
+
+    /// How doc comments name the scope's options ("the TCP option").
+    public var docName: String {
+        switch self {
+        case .socket: "socket-level"
+        case .ip: "IPv4"
+        default: rawValue
+        }
+    }
+}
+
+/// A `carrier Scope Protocol example` line of options.spec: the socket type
+/// or protocol whose `option(_:)` / `setOption(_:to:)` accept the scope's
+/// keys (emitted into `Sources/Sock/Generated/SocketOptionAccess.swift`).
+public struct ScopeCarrier: Sendable {
+    public var scope: OptionScope
+    /// The Swift type the methods extend, such as `TCPConfigurable`.
+    public var type: String
+    /// A readable key of the scope that the doc comments show.
+    public var example: String
+    public var location: SpecLocation
 }
 
 /// One row of the option table.
@@ -192,6 +213,9 @@ public struct Specs: Sendable {
     public var groups: [ConstantGroup]
     public var structs: [StructSpec]
     public var options: [OptionSpec]
+    /// Per scope, the type whose get/set methods accept its keys, in
+    /// `OptionScope.allCases` order.
+    public var carriers: [ScopeCarrier] = []
     public var types: [TypeSpec] = []
 
     public func unit(named name: String) -> HeaderUnit? { units.first { $0.name == name } }
@@ -205,11 +229,11 @@ public struct Specs: Sendable {
         let units = try parseUnits(read("headers.spec"))
         let groups = try parseGroups(read("constants.spec"), units: units)
         let structs = try parseStructs(read("structs.spec"), units: units)
-        let options = try parseOptions(read("options.spec"), structs: structs)
+        let (options, carriers) = try parseOptions(read("options.spec"), structs: structs)
         // types.spec is optional, so that a specs directory without typed values still loads.
         let typesPath = directory + "/types.spec"
         let types = readTextFile(typesPath) == nil ? [] : try parseTypes(read("types.spec"))
-        return Specs(units: units, groups: groups, structs: structs, options: options, types: types)
+        return Specs(units: units, groups: groups, structs: structs, options: options, carriers: carriers, types: types)
     }
 }
 
@@ -341,12 +365,27 @@ private func parseStructs(_ file: SpecFile, units: [HeaderUnit]) throws(Generato
     return structs
 }
 
-private func parseOptions(_ file: SpecFile, structs: [StructSpec]) throws(GeneratorError) -> [OptionSpec] {
+private func parseOptions(_ file: SpecFile, structs: [StructSpec]) throws(GeneratorError) -> ([OptionSpec], [ScopeCarrier]) {
     var options: [OptionSpec] = []
     // `scope LEVEL Scope` lines add levels beyond the built-in ones.
     var extraScopes: [String: OptionScope] = [:]
+    // `carrier Scope Type example` lines: which type's get/set accept the scope.
+    var carriers: [OptionScope: ScopeCarrier] = [:]
     for (number, text) in file.lines {
         let columns = words(text)
+        if columns.first == "carrier" {
+            guard columns.count == 4, let scope = OptionScope(rawValue: columns[1]) else {
+                throw file.error(number, "expected 'carrier Scope Type example' with Scope one of \(OptionScope.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let first = columns[2].first, first.isUppercase, columns[2].allSatisfy({ $0.isLetter || $0.isNumber }) else {
+                throw file.error(number, "carrier type '\(columns[2])' must be an UpperCamelCase Swift type name")
+            }
+            if let other = carriers[scope] {
+                throw file.error(number, "scope \(scope.rawValue) already has a carrier line (\(other.location))")
+            }
+            carriers[scope] = ScopeCarrier(scope: scope, type: columns[2], example: columns[3], location: file.location(number))
+            continue
+        }
         if columns.first == "scope" {
             guard columns.count == 3, let scope = OptionScope(rawValue: columns[2]) else {
                 throw file.error(number, "expected 'scope LEVEL Scope' with Scope one of \(OptionScope.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -389,7 +428,18 @@ private func parseOptions(_ file: SpecFile, structs: [StructSpec]) throws(Genera
                                   swiftName: swiftName, minimumKernel: columns[5],
                                   doc: columns[6...].joined(separator: " "), location: file.location(number)))
     }
-    return options
+    // Carrier lines may stand anywhere: checked once every row is known.
+    for scope in OptionScope.allCases {
+        if carriers[scope] == nil, let row = options.first(where: { $0.scope == scope }) {
+            throw file.error(row.location.line, "level \(row.level) has scope \(scope.rawValue), which has no 'carrier \(scope.rawValue) Type example' line naming the type whose option(_:) and setOption(_:to:) accept its keys")
+        }
+    }
+    for carrier in carriers.values.sorted(by: { $0.location.line < $1.location.line }) {
+        guard options.contains(where: { $0.scope == carrier.scope && $0.swiftName == carrier.example && $0.access.contains(.get) }) else {
+            throw file.error(carrier.location.line, "example '\(carrier.example)' is not a readable key of scope \(carrier.scope.rawValue)")
+        }
+    }
+    return (options, OptionScope.allCases.compactMap { carriers[$0] })
 }
 
 /// `types.spec`: `[TypeName]` sections with `kind` and `doc` keys, then

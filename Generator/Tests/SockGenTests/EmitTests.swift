@@ -26,7 +26,7 @@ import Testing
             "Sources/SockBindings/Support.swift", "Sources/SockBindings/Inputs.swift",
             "Sources/SockBindings/Constants.swift", "Sources/SockBindings/Structs.swift",
             "Sources/SockBindings/ControlMessages.swift", "Sources/Sock/Generated/SocketOptionKeys.swift",
-            "Sources/Sock/Generated/Types.swift", "Sources/Sock/Generated/Exports.swift",
+            "Sources/Sock/Generated/SocketOptionAccess.swift", "Sources/Sock/Generated/Types.swift", "Sources/Sock/Generated/Exports.swift",
             "Tests/SockBindingsTests/GeneratedLayoutTests.swift", "Generator/Snapshot/model-x86_64.json",
         ])
         for file in first where !file.path.hasSuffix(".json") {

@@ -55,7 +55,7 @@ import Testing
             names = TCP_INFO
             """
         texts.structs = "tcp_info  TCPInfo  uapi  TCP statistics."
-        texts.options = "SOL_TCP  TCP_INFO  struct:tcp_info  get  info  2.4  Statistics."
+        texts.options = "carrier TCP TCPConfigurable info\nSOL_TCP  TCP_INFO  struct:tcp_info  get  info  2.4  Statistics."
         let specs = try texts.load()
         let model = try parser.model(for: Fixtures.x86_64, specs: specs)
         #expect(model.constants["SOL_TCP"]?.value == 6)
@@ -107,6 +107,7 @@ import Testing
             scope FX_LEVEL Socket
             FX_LEVEL  FX_OPTION     int   both    fixOption   1.0     A fixture option.
             FX_LEVEL  FX_NO_SUCH    int   get     noSuch      1.0     Not defined anywhere.
+            carrier Socket Socket fixOption
             """
         let specs = try texts.load()
         let model = try parser.model(for: Fixtures.x86_64, specs: specs)
@@ -227,6 +228,33 @@ import Testing
         SpecMistake(file: "options.spec", text: """
             scope FX_LEVEL Kernel
             """, line: 1, message: "expected 'scope LEVEL Scope' with Scope one of Socket, IP, IPv6, TCP, UDP, SCTP"),
+        SpecMistake(file: "options.spec", text: """
+            carrier Kernel Socket fixOption
+            """, line: 1, message: "expected 'carrier Scope Type example' with Scope one of Socket, IP, IPv6, TCP, UDP, SCTP"),
+        SpecMistake(file: "options.spec", text: """
+            carrier TCP TCPConfigurable
+            """, line: 1, message: "expected 'carrier Scope Type example'"),
+        SpecMistake(file: "options.spec", text: """
+            carrier TCP tcpConfigurable fixOption
+            """, line: 1, message: "carrier type 'tcpConfigurable' must be an UpperCamelCase Swift type name"),
+        SpecMistake(file: "options.spec", text: """
+            carrier TCP TCPConfigurable fixOption
+            IPPROTO_TCP  FX_OPTION  int  both  fixOption  1.0  A TCP option.
+            carrier TCP SCTPConfigurable fixOption
+            """, line: 3, message: "scope TCP already has a carrier line (specs/options.spec:1)"),
+        SpecMistake(file: "options.spec", text: """
+            carrier TCP TCPConfigurable fixOption
+            IPPROTO_TCP  FX_OPTION  int  both  fixOption  1.0  A TCP option.
+            IPPROTO_UDP  FX_CAST    int  both  cast       1.0  A UDP option whose scope has no carrier.
+            """, line: 3, message: "level IPPROTO_UDP has scope UDP, which has no 'carrier UDP Type example' line"),
+        SpecMistake(file: "options.spec", text: """
+            carrier TCP TCPConfigurable noSuchKey
+            IPPROTO_TCP  FX_OPTION  int  both  fixOption  1.0  A TCP option.
+            """, line: 1, message: "example 'noSuchKey' is not a readable key of scope TCP"),
+        SpecMistake(file: "options.spec", text: """
+            IPPROTO_TCP  FX_OPTION  int  set   fixOption  1.0  A write-only TCP option.
+            carrier TCP TCPConfigurable fixOption
+            """, line: 2, message: "example 'fixOption' is not a readable key of scope TCP"),
         SpecMistake(file: "options.spec", text: """
             SOL_SOCKET  FX_OPTION  int  both  fixOption  latest  Not a version.
             """, line: 1, message: "minimum kernel 'latest' is not a version such as 4.18"),

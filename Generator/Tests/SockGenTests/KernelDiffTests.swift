@@ -23,6 +23,7 @@ import Testing
         texts.structs = "kd_info  KDInfo  kd  Fake statistics."
         texts.options = """
             scope KD_LEVEL Socket
+            carrier Socket Socket oldOption
             KD_LEVEL  KD_OPT_OLD  int  both  oldOption  1.0  An old option.
             KD_LEVEL  KD_OPT_NEW  int  both  newOption  7.0  A new option.
             """

@@ -141,6 +141,7 @@ struct SpecTexts {
     var options = """
         scope FX_LEVEL Socket
         FX_LEVEL  FX_OPTION  int  both  fixOption  1.0  A fixture option.
+        carrier Socket Socket fixOption
         """
 
     /// types.spec; not written when empty (the file is optional).
@@ -193,6 +194,8 @@ struct SpecTexts {
         options: """
         # The fixture's level stands for the TCP level.
         scope FX_LEVEL TCP
+        # scope  carrier          example
+        carrier  TCP  TCPConfigurable  fixOption
         # level    option      type          access  swift name   kernel  doc
         FX_LEVEL   FX_OPTION   seconds       both    fixOption    1.0     A fixture option.
         FX_LEVEL   FX_CAST     struct:al8    get     fixStruct    2.6     A structure-valued option.
