@@ -153,6 +153,81 @@ public final class AsyncConnection<Base: Socket>: Sendable {
         }
     }
 
+    // MARK: Spans and arrays
+
+    /// Writes up to `bytes.byteCount` bytes of a span (`array.span.bytes`),
+    /// waiting until at least one can be written; see
+    /// ``write(_:deadline:)-(UnsafeRawBufferPointer,_)``.
+    ///
+    /// The corresponding C function is `send`.
+    @discardableResult
+    public func write(_ bytes: RawSpan, deadline: Deadline = .never) async throws(SockError) -> Int {
+        let descriptor = base.descriptor
+        return try await reactorOperation(registration, .write, deadline: deadline) { () throws(SockError) in
+            try bytes.withUnsafeBytes { buffer throws(SockError) in try descriptor.write(buffer) }
+        }
+    }
+
+    /// Writes every byte of a span, waiting for room as often as needed.
+    ///
+    /// - Throws: As ``write(_:deadline:)-(RawSpan,_)``; on a deadline or
+    ///   cancellation part of `bytes` may have been sent.
+    ///
+    /// The corresponding C function is `send`.
+    public func write(all bytes: RawSpan, deadline: Deadline = .never) async throws(SockError) {
+        var sent = 0
+        while sent < bytes.byteCount {
+            sent += try await write(bytes.extracting(droppingFirst: sent), deadline: deadline)
+        }
+    }
+
+    /// Writes every byte of `bytes`, waiting for room as often as needed.
+    ///
+    /// The corresponding C function is `send`.
+    public func write(all bytes: [UInt8], deadline: Deadline = .never) async throws(SockError) {
+        try await write(all: bytes.span.bytes, deadline: deadline)
+    }
+
+    /// Reads into the start of `bytes`, overwriting them, waiting until some
+    /// data arrives; returns how many were read (0: end of stream on a
+    /// stream socket, or an empty datagram).
+    ///
+    /// The corresponding C function is `recv`.
+    public func read(into bytes: inout MutableRawSpan, deadline: Deadline = .never) async throws(SockError) -> Int {
+        let descriptor = base.descriptor
+        let capacity = bytes.byteCount
+        let count = try await reactorOperation(
+            registration, .read, deadline: deadline, waitFirst: registration.readShouldWaitFirst
+        ) { () throws(SockError) in
+            try bytes.withUnsafeMutableBytes { buffer throws(SockError) in try descriptor.read(into: buffer) }
+        }
+        registration.noteRead(count: count, capacity: capacity)
+        return count
+    }
+
+    /// Reads exactly `count` bytes of a stream into a new array (the one
+    /// allocation), waiting as often as needed.
+    ///
+    /// - Throws: ``SockError/invalidParameter`` for a negative `count`;
+    ///   ``SockError/endOfStream`` when the peer ends the stream first;
+    ///   otherwise as ``read(into:deadline:)-(UnsafeMutableRawBufferPointer,_)``.
+    ///
+    /// The corresponding C function is `recv`.
+    public func read(exactly count: Int, deadline: Deadline = .never) async throws(SockError) -> [UInt8] {
+        guard count >= 0 else { throw .invalidParameter }
+        var storage = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            var span = storage.mutableSpan
+            var bytes = span.mutableBytes
+            var rest = bytes.extracting(droppingFirst: filled)
+            let received = try await read(into: &rest, deadline: deadline)
+            if received == 0 { throw .endOfStream }
+            filled += received
+        }
+        return storage
+    }
+
     /// Takes the connection off the reactor (waiting operations end with
     /// ``SockError/closed``) and closes it. Idempotent.
     ///

@@ -35,6 +35,35 @@ struct AsyncConnectionTests {
         #expect(ok)
     }
 
+    @Test("spans and arrays: write(all:) of [UInt8] and RawSpan, read(exactly:) into an array, endOfStream when the stream ends early")
+    func spansAndArrays() async throws {
+        let reactor = try Reactor()
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        let address = listener.base.address
+        let (echoed, early) = try await onReactor(reactor) { () async throws -> ([UInt8], SockError?) in
+            let conn = try await AsyncTCPConn.connect(to: address, on: reactor, deadline: .after(.seconds(10)))
+            let payload = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            try await conn.write(all: payload, deadline: .after(.seconds(10)))
+            try await conn.write(all: payload.span.bytes, deadline: .after(.seconds(10)))
+            let back = try await conn.read(exactly: 2 * payload.count, deadline: .after(.seconds(10)))
+            try await conn.write(all: [1, 2, 3], deadline: .after(.seconds(10)))
+            try conn.base.shutdown(.write)
+            var early: SockError?
+            do throws(SockError) {
+                _ = try await conn.read(exactly: 4, deadline: .after(.seconds(10)))
+            } catch {
+                early = error
+            }
+            try conn.close()
+            return (back, early)
+        }
+        let payload = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        #expect(echoed == payload + payload)
+        #expect(early == .endOfStream, "3 bytes, then end of stream, for 4 requested")
+    }
+
     @Test("a read deadline ends a suspended read with timedOut; the connection stays usable")
     func readDeadline() async throws {
         let reactor = try Reactor()
