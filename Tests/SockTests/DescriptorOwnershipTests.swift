@@ -55,7 +55,7 @@ extension RuntimeCoreTests {
         func takeWhileInFlight() throws {
             let (a, peer) = try streamPair()
             defer { withExtendedLifetime(peer) {} }
-            let result = a.withFileDescriptor { _ in
+            let result = try a.withFileDescriptor { _ in
                 Result { () throws(SockError) -> CInt in try a.takeOwnership() }
             }
             #expect(throws: SockError(errno: SockBindings.EBUSY)) { _ = try result.get() }
