@@ -77,9 +77,12 @@ test-library:
 # I/O shapes callers write, and Glibc coexistence (`import Foundation`,
 # `import Glibc`, `import Sock` with Glibc's C names unqualified).
 EXAMPLES := readme-example api-shapes glibc-coexistence
+# The example tools need arguments: built here in release (to catch the
+# optimizer's crashes), run by Tests/SockTests/ExampleToolTests.swift.
+TOOLS := sock-ping sock-tcpinfo sock-fdpass
 test-examples:
 	python3 scripts/check-readme-example.py README.md Examples/ReadmeExample/main.swift
-	@for e in $(EXAMPLES); do $(SWIFT) build -c release --product $$e; done
+	@for e in $(EXAMPLES) $(TOOLS); do $(SWIFT) build -c release --product $$e; done
 	@bin=$$($(SWIFT) build -c release --show-bin-path); for e in $(EXAMPLES); do echo "make: running $$e" >&2; "$$bin/$$e" >/dev/null; done
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
