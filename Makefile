@@ -1,6 +1,7 @@
 # Sock — developer entry points. The first two are the README's:
 #   make generate   regenerate Sources/SockBindings and Sources/Sock/Generated from the pinned headers
 #   make test       build and run every test (library and generator)
+#   make test-bridges  build and test Bridges/ (SockNIO, SockSystem)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -18,7 +19,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
+.PHONY: all generate test test-library test-examples test-bridges check-parity test-generator deps headers sock-gen check-generated kernel-diff bench clean
 
 all: test
 
@@ -84,6 +85,12 @@ test-examples:
 	python3 scripts/check-readme-example.py README.md Examples/ReadmeExample/main.swift
 	@for e in $(EXAMPLES) $(TOOLS); do $(SWIFT) build -c release --product $$e; done
 	@bin=$$($(SWIFT) build -c release --show-bin-path); for e in $(EXAMPLES); do echo "make: running $$e" >&2; "$$bin/$$e" >/dev/null; done
+
+# Bridges/ is a package of its own (SockNIO, SockSystem; SwiftNIO and
+# swift-system), built in Bridges/.build, so that `make test` and the
+# library's test build stay free of NIO. Run by .ci/run after `make test`.
+test-bridges:
+	cd Bridges && $(SWIFT) build --build-tests && $(SWIFT) test --skip-build
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
 # the public symbol graph of Sock and SockBindings.
