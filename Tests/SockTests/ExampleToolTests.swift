@@ -211,11 +211,15 @@ struct ExampleToolTests {
 
     // MARK: sock-fdpass
 
-    /// Starts a receiver on a fresh socket path and waits until it listens.
+    /// Starts a receiver on a fresh socket path and waits until it listens
+    /// (it says so on stderr after listen(2); the socket file appears
+    /// earlier, at bind(2), when a connect would still be refused).
     func startReceiver(_ arguments: [String], socket: URL) throws -> (Process, URL, URL) {
         let receiver = try ExampleTools.start("sock-fdpass", ["receive", socket.path, "-W", "20"] + arguments)
         let limit = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socket.path) && receiver.0.isRunning && Date() < limit {
+        while receiver.0.isRunning && Date() < limit {
+            let said = (try? String(contentsOf: receiver.2, encoding: .utf8)) ?? ""
+            if said.contains("waiting on \(socket.path)") { break }
             usleep(5_000)
         }
         return receiver

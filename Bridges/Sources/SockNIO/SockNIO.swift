@@ -19,25 +19,25 @@ extension ServerBootstrap {
     /// `listen(2)` (with the bootstrap's `ChannelOptions.backlog`, default
     /// 128) and then accepts as usual; options set with Sock stay in force.
     ///
-    /// ```swift
-    /// let socket = try TCPSocket.ipv4()
-    /// try socket.setOption(.reusePort, to: true)
-    /// try socket.setOption(.fastOpen, to: 256)
-    /// try socket.setOption(.deferAccept, to: .seconds(5))
-    /// try socket.bind(to: SockaddrInet4(address: .loopback, port: 8080))
-    /// let channel = try await ServerBootstrap(group: group)
-    ///     .childChannelInitializer { channel in ... }
-    ///     .withBoundSocket(socket)
-    ///     .get()
-    /// ```
+    /// ``swift
+    ... let socket = try TCPSocket.ipv4()
+    ... try socket.setOption(.reusePort, to: true)
+    ... try socket.setOption(.fastOpen, to: 256)
+    ... try socket.setOption(.deferAccept, to: .seconds(5))
+    ... try socket.bind(to: SockaddrInet4(address: .loopback, port: 8080))
+    ... let channel = try await ServerBootstrap(group: group)
+    ...     .childChannelInitializer { channel in ... }
+    ...     .withBoundSocket(socket)
+    ...     .get()
+    ... ``
     ///
     /// **Ownership:** the descriptor is handed over; NIO closes it with the
     /// channel (also when the future fails after the hand-over). `socket` counts as
     /// closed afterwards.
     ///
     /// - Returns: The server channel, or a future failed with a
-    ///   ``SockError`` when the descriptor cannot be handed over
-    ///   (``SockError/closed`` for a closed socket, `EBUSY` while an
+    ///   `SockError` when the descriptor cannot be handed over
+    ///   (`SockError.closed` for a closed socket, `EBUSY` while an
     ///   operation is in flight on it); nothing changes then.
     public func withBoundSocket(_ socket: TCPSocket) -> EventLoopFuture<Channel> {
         handingOver(socket.descriptor)
@@ -45,8 +45,8 @@ extension ServerBootstrap {
 
     /// Hands a listening Sock TCP listener to NIO as the server channel
     /// (NIO calls `listen(2)` again with its backlog, which only changes
-    /// the queue length). See ``withBoundSocket(_:)-(TCPSocket)`` for
-    /// ownership: NIO closes the descriptor, `listener` counts as closed.
+    /// the queue length). See `withBoundSocket(_:)` taking a `TCPSocket`
+    /// for ownership: NIO closes the descriptor, `listener` counts as closed.
     public func withBoundSocket(_ listener: TCPListener) -> EventLoopFuture<Channel> {
         handingOver(listener.descriptor)
     }
@@ -78,20 +78,20 @@ extension ClientBootstrap {
     /// dial with Sock (its typed options, deadlines, `TCP_FASTOPEN_CONNECT`,
     /// a bound source address, ...), then let NIO run the protocol.
     ///
-    /// ```swift
-    /// let conn = try TCPDialer(timeout: .seconds(1)).dial(to: server)
-    /// try conn.setOption(.noDelay, to: true)
-    /// let channel = try await ClientBootstrap(group: group)
-    ///     .channelInitializer { channel in ... }
-    ///     .withConnectedSocket(conn)
-    ///     .get()
-    /// ```
+    /// ``swift
+    ... let conn = try TCPDialer(timeout: .seconds(1)).dial(to: server)
+    ... try conn.setOption(.noDelay, to: true)
+    ... let channel = try await ClientBootstrap(group: group)
+    ...     .channelInitializer { channel in ... }
+    ...     .withConnectedSocket(conn)
+    ...     .get()
+    ... ``
     ///
     /// **Ownership:** the descriptor is handed over; NIO closes it with the
     /// channel. `conn` counts as closed afterwards.
     ///
-    /// - Returns: The channel, or a future failed with a ``SockError`` when
-    ///   the descriptor cannot be handed over (``SockError/closed``, `EBUSY`);
+    /// - Returns: The channel, or a future failed with a `SockError` when
+    ///   the descriptor cannot be handed over (`SockError.closed`, `EBUSY`);
     ///   nothing changes then.
     public func withConnectedSocket(_ conn: TCPConn) -> EventLoopFuture<Channel> {
         handingOver(conn.descriptor)
@@ -121,12 +121,12 @@ extension NIOCore.SocketAddress {
     /// flow info) or `.unixDomainSocket`. The host name part is empty (NIO
     /// then shows the numeric address).
     ///
-    /// ```swift
-    /// let nio = NIOCore.SocketAddress(SockaddrInet4(address: .loopback, port: 80))  // [IPv4]127.0.0.1:80
-    /// ```
+    /// ``swift
+    ... let nio = NIOCore.SocketAddress(SockaddrInet4(address: .loopback, port: 80))  .. [IPv4]127.0.0.1:80
+    ... ``
     ///
-    /// - Throws: ``SockError/addressFamilyNotSupported`` for a family NIO
-    ///   has no case for; ``SockError/invalidParameter`` for an abstract or
+    /// - Throws: `SockError.addressFamilyNotSupported` for a family NIO
+    ///   has no case for; `SockError.invalidParameter` for an abstract or
     ///   unnamed Unix address (NIO addresses Unix sockets by path only).
     public init(_ address: some Sock.SocketAddress) throws(SockError) {
         let converted = address.withSockaddrPointer { (pointer, length) -> Result<NIOCore.SocketAddress, SockError> in
@@ -157,15 +157,15 @@ extension NIOCore.SocketAddress {
 }
 
 extension AnySocketAddress {
-    /// Sock's address for a NIO address: ``AnySocketAddress/inet4(_:)``,
-    /// ``AnySocketAddress/inet6(_:)`` (with scope ID and flow info) or
-    /// ``AnySocketAddress/unix(_:)``.
+    /// Sock's address for a NIO address: `AnySocketAddress.inet4(_:)`,
+    /// `AnySocketAddress.inet6(_:)` (with scope ID and flow info) or
+    /// `AnySocketAddress.unix(_:)`.
     ///
-    /// ```swift
-    /// let sock = try AnySocketAddress(channel.localAddress!)
-    /// ```
+    /// ``swift
+    ... let sock = try AnySocketAddress(channel.localAddress!)
+    ... ``
     ///
-    /// - Throws: ``SockError/addressFamilyNotSupported`` for a family Sock
+    /// - Throws: `SockError.addressFamilyNotSupported` for a family Sock
     ///   has no address type for.
     public init(_ address: NIOCore.SocketAddress) throws(SockError) {
         let decoded = address.withSockAddr { (pointer, length) -> Result<AnySocketAddress, SockError> in

@@ -13,18 +13,18 @@ extension FileDescriptor {
     /// will.
     ///
     /// `descriptor` (and any socket or connection holding it) counts as
-    /// closed afterwards: its operations throw ``SockError/closed``, and
+    /// closed afterwards: its operations throw `SockError.closed`, and
     /// neither its `close()` nor its `deinit` touch the number. See
     /// `Descriptor.takeOwnership()`.
     ///
-    /// ```swift
-    /// let (a, b) = try UnixConn.pair()
-    /// let fd = try FileDescriptor(taking: a.descriptor)
-    /// defer { try? fd.close() }
-    /// _ = try fd.writeAll("hi".utf8)   // b reads "hi"
-    /// ```
+    /// ``swift
+    ... let (a, b) = try UnixConn.pair()
+    ... let fd = try FileDescriptor(taking: a.descriptor)
+    ... defer { try? fd.close() }
+    ... _ = try fd.writeAll("hi".utf8)   .. b reads "hi"
+    ... ``
     ///
-    /// - Throws: ``SockError/closed`` if `descriptor` was already closed or
+    /// - Throws: `SockError.closed` if `descriptor` was already closed or
     ///   handed over; a `SockError` with `EBUSY` while an operation is in
     ///   flight on it on another thread (nothing changes).
     public init(taking descriptor: Descriptor) throws(SockError) {
@@ -41,10 +41,10 @@ extension Descriptor {
     /// non-blocking socket, so call `setNonBlocking()` (and
     /// `setCloseOnExec()`) if it came from elsewhere.
     ///
-    /// ```swift
-    /// let fd = try FileDescriptor.open("/etc/hostname", .readOnly)
-    /// let descriptor = Descriptor(adopting: fd)   // closes fd when done
-    /// ```
+    /// ``swift
+    ... let fd = try FileDescriptor.open(".etc.hostname", .readOnly)
+    ... let descriptor = Descriptor(adopting: fd)   .. closes fd when done
+    ... ``
     public convenience init(adopting fileDescriptor: FileDescriptor) {
         self.init(adopting: fileDescriptor.rawValue)
     }
@@ -55,13 +55,13 @@ extension Descriptor {
     /// **nobody closes it in `body`**: do not call `close()` on the
     /// `FileDescriptor`, and do not keep it past `body`.
     ///
-    /// ```swift
-    /// let size = try descriptor.withSystemFileDescriptor { fd in
-    ///     try fd.seek(offset: 0, from: .end)
-    /// }
-    /// ```
+    /// ``swift
+    ... let size = try descriptor.withSystemFileDescriptor { fd in
+    ...     try fd.seek(offset: 0, from: .end)
+    ... }
+    ... ``
     ///
-    /// - Throws: ``SockError/closed`` if the descriptor is closed, or what
+    /// - Throws: `SockError.closed` if the descriptor is closed, or what
     ///   `body` throws (swift-system's functions throw `Errno`).
     public func withSystemFileDescriptor<Result>(_ body: (FileDescriptor) throws -> Result) throws -> Result {
         let outcome = try withFileDescriptor { (number: CInt) throws(SockError) -> Swift.Result<Result, any Error> in
@@ -74,25 +74,25 @@ extension Descriptor {
 extension SockError {
     /// The `SockError` of a swift-system `Errno`, mapped as Sock maps the
     /// kernel's errno everywhere (`ECONNREFUSED` is
-    /// ``SockError/connectionRefused``, `EAGAIN` ``SockError/wouldBlock``,
-    /// an errno without a named code is ``SockError/Code/other``), keeping
+    /// `SockError.connectionRefused`, `EAGAIN` `SockError.wouldBlock`,
+    /// an errno without a named code is `SockError.Code.other`), keeping
     /// the number.
     public init(_ errno: Errno) {
         self.init(errno: errno.rawValue)
     }
 
     /// The error as swift-system's `Errno`, or `nil` for the codes that do
-    /// not come from an errno (``SockError/Code/unknownNetwork``,
-    /// ``SockError/Code/endOfStream``, whose `errnoCode` is 0).
+    /// not come from an errno (`SockError.Code.unknownNetwork`,
+    /// `SockError.Code.endOfStream`, whose `errnoCode` is 0).
     public var systemErrno: Errno? {
         errnoCode == 0 ? nil : Errno(rawValue: errnoCode)
     }
 }
 
 extension Errno {
-    /// The errno `error` carries (``SockError/errnoCode``), or `nil` for the
-    /// codes that do not come from an errno (``SockError/Code/unknownNetwork``,
-    /// ``SockError/Code/endOfStream``).
+    /// The errno `error` carries (`SockError.errnoCode`), or `nil` for the
+    /// codes that do not come from an errno (`SockError.Code.unknownNetwork`,
+    /// `SockError.Code.endOfStream`).
     public init?(_ error: SockError) {
         guard error.errnoCode != 0 else { return nil }
         self.init(rawValue: error.errnoCode)
