@@ -19,17 +19,17 @@ extension ServerBootstrap {
     /// `listen(2)` (with the bootstrap's `ChannelOptions.backlog`, default
     /// 128) and then accepts as usual; options set with Sock stay in force.
     ///
-    /// ``swift
-    ... let socket = try TCPSocket.ipv4()
-    ... try socket.setOption(.reusePort, to: true)
-    ... try socket.setOption(.fastOpen, to: 256)
-    ... try socket.setOption(.deferAccept, to: .seconds(5))
-    ... try socket.bind(to: SockaddrInet4(address: .loopback, port: 8080))
-    ... let channel = try await ServerBootstrap(group: group)
-    ...     .childChannelInitializer { channel in ... }
-    ...     .withBoundSocket(socket)
-    ...     .get()
-    ... ``
+    /// ```swift
+    /// let socket = try TCPSocket.ipv4()
+    /// try socket.setOption(.reusePort, to: true)
+    /// try socket.setOption(.fastOpen, to: 256)
+    /// try socket.setOption(.deferAccept, to: .seconds(5))
+    /// try socket.bind(to: SockaddrInet4(address: .loopback, port: 8080))
+    /// let channel = try await ServerBootstrap(group: group)
+    ///     .childChannelInitializer { channel in ... }
+    ///     .withBoundSocket(socket)
+    ///     .get()
+    /// ```
     ///
     /// **Ownership:** the descriptor is handed over; NIO closes it with the
     /// channel (also when the future fails after the hand-over). `socket` counts as
@@ -78,14 +78,14 @@ extension ClientBootstrap {
     /// dial with Sock (its typed options, deadlines, `TCP_FASTOPEN_CONNECT`,
     /// a bound source address, ...), then let NIO run the protocol.
     ///
-    /// ``swift
-    ... let conn = try TCPDialer(timeout: .seconds(1)).dial(to: server)
-    ... try conn.setOption(.noDelay, to: true)
-    ... let channel = try await ClientBootstrap(group: group)
-    ...     .channelInitializer { channel in ... }
-    ...     .withConnectedSocket(conn)
-    ...     .get()
-    ... ``
+    /// ```swift
+    /// let conn = try TCPDialer(timeout: .seconds(1)).dial(to: server)
+    /// try conn.setOption(.noDelay, to: true)
+    /// let channel = try await ClientBootstrap(group: group)
+    ///     .channelInitializer { channel in ... }
+    ///     .withConnectedSocket(conn)
+    ///     .get()
+    /// ```
     ///
     /// **Ownership:** the descriptor is handed over; NIO closes it with the
     /// channel. `conn` counts as closed afterwards.
@@ -121,9 +121,9 @@ extension NIOCore.SocketAddress {
     /// flow info) or `.unixDomainSocket`. The host name part is empty (NIO
     /// then shows the numeric address).
     ///
-    /// ``swift
-    ... let nio = NIOCore.SocketAddress(SockaddrInet4(address: .loopback, port: 80))  .. [IPv4]127.0.0.1:80
-    ... ``
+    /// ```swift
+    /// let nio = NIOCore.SocketAddress(SockaddrInet4(address: .loopback, port: 80))  // [IPv4]127.0.0.1:80
+    /// ```
     ///
     /// - Throws: `SockError.addressFamilyNotSupported` for a family NIO
     ///   has no case for; `SockError.invalidParameter` for an abstract or
@@ -161,9 +161,9 @@ extension AnySocketAddress {
     /// `AnySocketAddress.inet6(_:)` (with scope ID and flow info) or
     /// `AnySocketAddress.unix(_:)`.
     ///
-    /// ``swift
-    ... let sock = try AnySocketAddress(channel.localAddress!)
-    ... ``
+    /// ```swift
+    /// let sock = try AnySocketAddress(channel.localAddress!)
+    /// ```
     ///
     /// - Throws: `SockError.addressFamilyNotSupported` for a family Sock
     ///   has no address type for.

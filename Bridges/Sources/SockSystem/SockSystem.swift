@@ -17,12 +17,12 @@ extension FileDescriptor {
     /// neither its `close()` nor its `deinit` touch the number. See
     /// `Descriptor.takeOwnership()`.
     ///
-    /// ``swift
-    ... let (a, b) = try UnixConn.pair()
-    ... let fd = try FileDescriptor(taking: a.descriptor)
-    ... defer { try? fd.close() }
-    ... _ = try fd.writeAll("hi".utf8)   .. b reads "hi"
-    ... ``
+    /// ```swift
+    /// let (a, b) = try UnixConn.pair()
+    /// let fd = try FileDescriptor(taking: a.descriptor)
+    /// defer { try? fd.close() }
+    /// _ = try fd.writeAll("hi".utf8)   // b reads "hi"
+    /// ```
     ///
     /// - Throws: `SockError.closed` if `descriptor` was already closed or
     ///   handed over; a `SockError` with `EBUSY` while an operation is in
@@ -41,10 +41,10 @@ extension Descriptor {
     /// non-blocking socket, so call `setNonBlocking()` (and
     /// `setCloseOnExec()`) if it came from elsewhere.
     ///
-    /// ``swift
-    ... let fd = try FileDescriptor.open(".etc.hostname", .readOnly)
-    ... let descriptor = Descriptor(adopting: fd)   .. closes fd when done
-    ... ``
+    /// ```swift
+    /// let fd = try FileDescriptor.open("/etc/hostname", .readOnly)
+    /// let descriptor = Descriptor(adopting: fd)   // closes fd when done
+    /// ```
     public convenience init(adopting fileDescriptor: FileDescriptor) {
         self.init(adopting: fileDescriptor.rawValue)
     }
@@ -55,11 +55,11 @@ extension Descriptor {
     /// **nobody closes it in `body`**: do not call `close()` on the
     /// `FileDescriptor`, and do not keep it past `body`.
     ///
-    /// ``swift
-    ... let size = try descriptor.withSystemFileDescriptor { fd in
-    ...     try fd.seek(offset: 0, from: .end)
-    ... }
-    ... ``
+    /// ```swift
+    /// let size = try descriptor.withSystemFileDescriptor { fd in
+    ///     try fd.seek(offset: 0, from: .end)
+    /// }
+    /// ```
     ///
     /// - Throws: `SockError.closed` if the descriptor is closed, or what
     ///   `body` throws (swift-system's functions throw `Errno`).
