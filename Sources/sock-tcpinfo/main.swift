@@ -26,6 +26,9 @@ let usage = """
       --json                   print one JSON object (unfilled fields are null and
                                listed in "unavailable")
       -W, --timeout SECONDS    give up connecting after SECONDS (default 5)
+      --filled-bytes N         show the reading as a kernel that filled only the first
+                               N bytes of tcp_info would (232 is Linux 6.1), to see
+                               the n/a marking on a newer kernel
       -h, --help               show this help
 
     Exit status: 0 on success, 1 when the connection fails, 2 on usage errors.
@@ -135,6 +138,7 @@ struct Options {
     var target: String
     var json: Bool
     var timeout: Duration
+    var filledBytes: Int?
 }
 
 func parseOptions() -> Options {
@@ -142,7 +146,7 @@ func parseOptions() -> Options {
     do throws(UsageError) {
         parsed = try ParsedArguments(
             Array(CommandLine.arguments.dropFirst()),
-            valueOptions: ["-W": "timeout", "--timeout": "timeout"],
+            valueOptions: ["-W": "timeout", "--timeout": "timeout", "--filled-bytes": "filled"],
             flagOptions: ["--json": "json", "-h": "help", "--help": "help"])
     } catch {
         exit(tool, error.description, code: .usage)
@@ -160,6 +164,12 @@ func parseOptions() -> Options {
             exit(tool, "invalid timeout '\(text)': expected a positive number of seconds", code: .usage)
         }
         options.timeout = timeout
+    }
+    if let text = parsed.values["filled"] {
+        guard let bytes = Int(text), bytes >= 0, bytes <= TCPInfoSnapshot.capacity else {
+            exit(tool, "invalid --filled-bytes '\(text)': expected 0 to \(TCPInfoSnapshot.capacity)", code: .usage)
+        }
+        options.filledBytes = bytes
     }
     return options
 }
@@ -200,6 +210,9 @@ func run(_ options: Options) -> ToolExit {
     let local: String, peer: String
     do throws(SockError) {
         try conn.tcpInfo(into: &snapshot)
+        if let bytes = options.filledBytes, bytes < snapshot.filledBytes {
+            snapshot = TCPInfoSnapshot(info: snapshot.info, filledBytes: bytes)
+        }
         local = "\(try conn.localAddress)"
         peer = "\(conn.remoteAddress)"
     } catch {

@@ -195,6 +195,28 @@ struct ExampleToolTests {
         }
     }
 
+    @Test("sock-tcpinfo marks the fields an older kernel does not fill (as Linux 6.1: 232 bytes)")
+    func tcpInfoOlderKernel() throws {
+        let listener = try TCPListener.listen(on: SockaddrInet4(address: .loopback, port: 0))
+        defer { try? listener.close() }
+        let port = try #require(listener.address.port)
+        let json = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--json", "--filled-bytes", "232"])
+        #expect(json.status == 0, "stderr: \(json.error)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(object["filled_bytes"] as? Int == 232)
+        #expect(object["rcv_wnd"] is NSNull)  // Linux 6.0's field lies past 232 bytes
+        #expect(object["rtt_us"] is Int)
+        let unavailable = try #require(object["unavailable"] as? [String])
+        #expect(unavailable.contains("rcv_wnd"))
+        #expect(!unavailable.contains("rtt"))
+        let text = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--filled-bytes", "232"])
+        #expect(text.status == 0)
+        #expect(text.output.contains("rcv_wnd               n/a (not filled by this kernel)"))
+        #expect(text.output.contains("kernel filled 232 of the"))
+        let bad = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--filled-bytes", "-1"])
+        #expect(bad.status == 2)
+    }
+
     @Test("sock-tcpinfo to a closed port exits 1 with \"connection refused\"")
     func tcpInfoRefused() throws {
         let listener = try TCPListener.listen(on: SockaddrInet4(address: .loopback, port: 0), reusePort: false)
