@@ -9,6 +9,7 @@ import Glibc
 #endif
 import ExampleSupport
 import Sock
+import Synchronization
 
 let tool = "sock-ping"
 let usage = """
@@ -18,7 +19,8 @@ let usage = """
     time of each reply, then a summary like ping(8). Needs root or CAP_NET_RAW.
 
     Options:
-      -c, --count COUNT        stop after COUNT requests (default 4)
+      -c, --count COUNT        stop after COUNT requests (default 4; Ctrl-C stops
+                               early and still prints the summary)
       -i, --interval SECONDS   wait between requests (default 1; at least 0.01)
       -W, --timeout SECONDS    wait for each reply (default 1)
       -6, --ipv6               use IPv6 (ICMPv6); also chosen for an IPv6 HOST
@@ -27,6 +29,10 @@ let usage = """
 
     Exit status: 0 if any reply arrived, 1 if none did or on error, 2 on usage errors.
     """
+
+/// Set by SIGINT: stop sending and print the summary (an atomic store is
+/// async-signal-safe).
+let interrupted = Atomic<Bool>(false)
 
 /// Bytes of ICMP data after the 8-byte header, as ping's default.
 let dataLength = 56
@@ -228,14 +234,24 @@ func run(_ options: Options) -> ToolExit {
     print("PING \(options.host) (\(display)): \(dataLength) data bytes")
     var statistics = Statistics()
     let clock = ContinuousClock()
+    signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
+    // A parent may have started us with SIGINT blocked (the mask is
+    // inherited); unblock it so that Ctrl-C reaches the handler.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGINT)
+    sigprocmask(SIG_UNBLOCK, &unblock, nil)
     for index in 0 ..< options.count {
+        if interrupted.load(ordering: .relaxed) { break }
         let started = clock.now
         let sequence = UInt16(truncatingIfNeeded: index + 1)
         do throws(SockError) {
             try ping(conn, target: target, ipv6: ipv6, identifier: identifier, sequence: sequence,
                      timeout: options.timeout, statistics: &statistics, displayName: display)
         } catch {
-            if error.code == .timedOut {
+            if interrupted.load(ordering: .relaxed) {
+                break
+            } else if error.code == .timedOut {
                 print("no reply for icmp_seq=\(sequence) within \(formatDecimal(milliseconds(options.timeout), decimals: 0)) ms")
             } else {
                 fflush(nil)
@@ -248,7 +264,9 @@ func run(_ options: Options) -> ToolExit {
                 let (seconds, attoseconds) = (options.interval - elapsed).components
                 var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
                 var remaining = timespec()
-                while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+                while nanosleep(&request, &remaining) != 0 && errno == EINTR && !interrupted.load(ordering: .relaxed) {
+                    request = remaining
+                }
             }
         }
     }

@@ -57,7 +57,8 @@ enum ExampleTools {
         let limit = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < limit { usleep(10_000) }
         if process.isRunning {
-            process.terminate()
+            // SIGKILL: the child may have inherited a mask that blocks SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         process.waitUntilExit()
@@ -140,6 +141,19 @@ struct ExampleToolTests {
         #expect(run.output.contains("64 bytes from ::1: icmp_seq=1 time="))
         #expect(run.output.contains("64 bytes from ::1: icmp_seq=2 time="))
         #expect(run.output.contains("2 packets transmitted, 2 received, 0% packet loss"))
+    }
+
+    @Test("sock-ping stops at Ctrl-C (SIGINT) and still prints the summary",
+          .enabled(if: ExampleTools.canPing(ipv6: false), "raw ICMP sockets need root or CAP_NET_RAW"))
+    func pingInterrupted() throws {
+        let started = try ExampleTools.start("sock-ping", ["127.0.0.1", "-c", "50", "-i", "0.1"])
+        usleep(450_000)
+        started.0.interrupt()
+        let run = ExampleTools.finish(started, timeout: 10)
+        #expect(run.status == 0, "stderr: \(run.error)")
+        #expect(run.output.contains("--- 127.0.0.1 ping statistics ---"))
+        #expect(run.output.contains("packets transmitted"))
+        #expect(!run.output.contains("50 packets transmitted"))
     }
 
     @Test("sock-ping: bad values are usage errors; an unknown host fails with 1")
