@@ -52,10 +52,12 @@ enum ExampleTools {
 
     /// Waits for a process started by ``start(_:_:)`` (killing it after
     /// `timeout` seconds) and collects what it printed.
-    static func finish(_ started: (Process, URL, URL), timeout: Double = 30) -> Run {
+    static func finish(_ started: (Process, URL, URL), timeout: Double = 30) async -> Run {
         let (process, out, err) = started
         let limit = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < limit { usleep(10_000) }
+        // Poll with Task.sleep, not usleep: a blocked thread of the small
+        // cooperative pool (2 on 2 cores) would starve other suites' tasks.
+        while process.isRunning && Date() < limit { try? await Task.sleep(for: .milliseconds(10)) }
         if process.isRunning {
             // SIGKILL: the child may have inherited a mask that blocks SIGTERM.
             kill(process.processIdentifier, SIGKILL)
@@ -73,8 +75,8 @@ enum ExampleTools {
     }
 
     /// Runs `tool` with `arguments` to completion.
-    static func run(_ tool: String, _ arguments: [String], timeout: Double = 30) throws -> Run {
-        finish(try start(tool, arguments), timeout: timeout)
+    static func run(_ tool: String, _ arguments: [String], timeout: Double = 30) async throws -> Run {
+        await finish(try start(tool, arguments), timeout: timeout)
     }
 
     /// Whether raw ICMP sockets of the family can be opened here (root or
@@ -101,18 +103,20 @@ enum ExampleTools {
     }
 }
 
-@Suite("Example tools, run as processes")
+// Serialized: one tool process at a time, so that the suite does not load
+// both cores while other suites measure deadlines to the millisecond.
+@Suite("Example tools, run as processes", .serialized)
 struct ExampleToolTests {
     @Test("--help prints the usage and exits 0; bad options exit 2 with a message", arguments: ["sock-ping", "sock-tcpinfo", "sock-fdpass"])
-    func helpAndUsage(tool: String) throws {
-        let help = try ExampleTools.run(tool, ["--help"])
+    func helpAndUsage(tool: String) async throws {
+        let help = try await ExampleTools.run(tool, ["--help"])
         #expect(help.status == 0)
         #expect(help.output.hasPrefix("Usage: \(tool)"))
-        let bad = try ExampleTools.run(tool, ["--no-such-option"])
+        let bad = try await ExampleTools.run(tool, ["--no-such-option"])
         #expect(bad.status == 2)
         #expect(bad.error.contains("\(tool): unknown option '--no-such-option'"))
         #expect(bad.output.isEmpty)
-        let missing = try ExampleTools.run(tool, [])
+        let missing = try await ExampleTools.run(tool, [])
         #expect(missing.status == 2)
         #expect(missing.error.contains("missing"))
     }
@@ -121,8 +125,8 @@ struct ExampleToolTests {
 
     @Test("sock-ping 127.0.0.1: a reply per request and ping's summary",
           .enabled(if: ExampleTools.canPing(ipv6: false), "raw ICMP sockets need root or CAP_NET_RAW"))
-    func pingIPv4() throws {
-        let run = try ExampleTools.run("sock-ping", ["127.0.0.1", "-c", "3", "-i", "0.05", "-W", "2"])
+    func pingIPv4() async throws {
+        let run = try await ExampleTools.run("sock-ping", ["127.0.0.1", "-c", "3", "-i", "0.05", "-W", "2"])
         #expect(run.status == 0, "stderr: \(run.error)")
         #expect(run.output.hasPrefix("PING 127.0.0.1 (127.0.0.1): 56 data bytes"))
         for sequence in 1 ... 3 {
@@ -135,8 +139,8 @@ struct ExampleToolTests {
 
     @Test("sock-ping -6 ::1: ICMPv6 echo",
           .enabled(if: ExampleTools.canPing(ipv6: true), "raw ICMPv6 sockets need root or CAP_NET_RAW, and ::1"))
-    func pingIPv6() throws {
-        let run = try ExampleTools.run("sock-ping", ["-6", "::1", "-c", "2", "-i", "0.05"])
+    func pingIPv6() async throws {
+        let run = try await ExampleTools.run("sock-ping", ["-6", "::1", "-c", "2", "-i", "0.05"])
         #expect(run.status == 0, "stderr: \(run.error)")
         #expect(run.output.contains("64 bytes from ::1: icmp_seq=1 time="))
         #expect(run.output.contains("64 bytes from ::1: icmp_seq=2 time="))
@@ -145,11 +149,11 @@ struct ExampleToolTests {
 
     @Test("sock-ping stops at Ctrl-C (SIGINT) and still prints the summary",
           .enabled(if: ExampleTools.canPing(ipv6: false), "raw ICMP sockets need root or CAP_NET_RAW"))
-    func pingInterrupted() throws {
+    func pingInterrupted() async throws {
         let started = try ExampleTools.start("sock-ping", ["127.0.0.1", "-c", "50", "-i", "0.1"])
-        usleep(450_000)
+        try await Task.sleep(for: .milliseconds(450))
         started.0.interrupt()
-        let run = ExampleTools.finish(started, timeout: 10)
+        let run = await ExampleTools.finish(started, timeout: 10)
         #expect(run.status == 0, "stderr: \(run.error)")
         #expect(run.output.contains("--- 127.0.0.1 ping statistics ---"))
         #expect(run.output.contains("packets transmitted"))
@@ -157,16 +161,16 @@ struct ExampleToolTests {
     }
 
     @Test("sock-ping: bad values are usage errors; an unknown host fails with 1")
-    func pingErrors() throws {
-        let count = try ExampleTools.run("sock-ping", ["127.0.0.1", "-c", "0"])
+    func pingErrors() async throws {
+        let count = try await ExampleTools.run("sock-ping", ["127.0.0.1", "-c", "0"])
         #expect(count.status == 2)
         #expect(count.error.contains("invalid count '0'"))
-        let interval = try ExampleTools.run("sock-ping", ["127.0.0.1", "-i", "abc"])
+        let interval = try await ExampleTools.run("sock-ping", ["127.0.0.1", "-i", "abc"])
         #expect(interval.status == 2)
         #expect(interval.error.contains("invalid interval 'abc'"))
-        let both = try ExampleTools.run("sock-ping", ["127.0.0.1", "-4", "-6"])
+        let both = try await ExampleTools.run("sock-ping", ["127.0.0.1", "-4", "-6"])
         #expect(both.status == 2)
-        let host = try ExampleTools.run("sock-ping", ["host.invalid", "-c", "1"])
+        let host = try await ExampleTools.run("sock-ping", ["host.invalid", "-c", "1"])
         #expect(host.status == 1)
         #expect(host.error.contains("host.invalid"))
     }
@@ -174,11 +178,11 @@ struct ExampleToolTests {
     // MARK: sock-tcpinfo
 
     @Test("sock-tcpinfo against a local listener: the ss-like report")
-    func tcpInfoText() throws {
+    func tcpInfoText() async throws {
         let listener = try TCPListener.listen(on: SockaddrInet4(address: .loopback, port: 0))
         defer { try? listener.close() }
         let port = try #require(listener.address.port)
-        let run = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)"])
+        let run = try await ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)"])
         #expect(run.status == 0, "stderr: \(run.error)")
         #expect(run.output.hasPrefix("ESTABLISHED  127.0.0.1:"))
         #expect(run.output.contains("-> 127.0.0.1:\(port)"))
@@ -189,11 +193,11 @@ struct ExampleToolTests {
     }
 
     @Test("sock-tcpinfo --json parses and has rtt; fields agree with the availability list")
-    func tcpInfoJSON() throws {
+    func tcpInfoJSON() async throws {
         let listener = try TCPListener.listen(on: SockaddrInet6(address: .loopback, port: 0))
         defer { try? listener.close() }
         let port = try #require(listener.address.port)
-        let run = try ExampleTools.run("sock-tcpinfo", ["[::1]:\(port)", "--json"])
+        let run = try await ExampleTools.run("sock-tcpinfo", ["[::1]:\(port)", "--json"])
         #expect(run.status == 0, "stderr: \(run.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         #expect(object["state"] as? String == "ESTABLISHED")
@@ -210,11 +214,11 @@ struct ExampleToolTests {
     }
 
     @Test("sock-tcpinfo marks the fields an older kernel does not fill (as Linux 6.1: 232 bytes)")
-    func tcpInfoOlderKernel() throws {
+    func tcpInfoOlderKernel() async throws {
         let listener = try TCPListener.listen(on: SockaddrInet4(address: .loopback, port: 0))
         defer { try? listener.close() }
         let port = try #require(listener.address.port)
-        let json = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--json", "--filled-bytes", "232"])
+        let json = try await ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--json", "--filled-bytes", "232"])
         #expect(json.status == 0, "stderr: \(json.error)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
         #expect(object["filled_bytes"] as? Int == 232)
@@ -223,24 +227,24 @@ struct ExampleToolTests {
         let unavailable = try #require(object["unavailable"] as? [String])
         #expect(unavailable.contains("rcv_wnd"))
         #expect(!unavailable.contains("rtt"))
-        let text = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--filled-bytes", "232"])
+        let text = try await ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--filled-bytes", "232"])
         #expect(text.status == 0)
         #expect(text.output.contains("rcv_wnd               n/a (not filled by this kernel)"))
         #expect(text.output.contains("kernel filled 232 of the"))
-        let bad = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--filled-bytes", "-1"])
+        let bad = try await ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)", "--filled-bytes", "-1"])
         #expect(bad.status == 2)
     }
 
     @Test("sock-tcpinfo to a closed port exits 1 with \"connection refused\"")
-    func tcpInfoRefused() throws {
+    func tcpInfoRefused() async throws {
         let listener = try TCPListener.listen(on: SockaddrInet4(address: .loopback, port: 0), reusePort: false)
         let port = try #require(listener.address.port)
         try listener.close()
-        let run = try ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)"])
+        let run = try await ExampleTools.run("sock-tcpinfo", ["127.0.0.1:\(port)"])
         #expect(run.status == 1)
         #expect(run.error.contains("connection refused"))
         #expect(run.output.isEmpty)
-        let malformed = try ExampleTools.run("sock-tcpinfo", ["::1:80"])
+        let malformed = try await ExampleTools.run("sock-tcpinfo", ["::1:80"])
         #expect(malformed.status == 2)
         #expect(malformed.error.contains("invalid HOST:PORT"))
     }
@@ -250,68 +254,68 @@ struct ExampleToolTests {
     /// Starts a receiver on a fresh socket path and waits until it listens
     /// (it says so on stderr after listen(2); the socket file appears
     /// earlier, at bind(2), when a connect would still be refused).
-    func startReceiver(_ arguments: [String], socket: URL) throws -> (Process, URL, URL) {
+    func startReceiver(_ arguments: [String], socket: URL) async throws -> (Process, URL, URL) {
         let receiver = try ExampleTools.start("sock-fdpass", ["receive", socket.path, "-W", "20"] + arguments)
         let limit = Date().addingTimeInterval(10)
         while receiver.0.isRunning && Date() < limit {
             let said = (try? String(contentsOf: receiver.2, encoding: .utf8)) ?? ""
             if said.contains("waiting on \(socket.path)") { break }
-            usleep(5_000)
+            try await Task.sleep(for: .milliseconds(5))
         }
         return receiver
     }
 
     @Test("sock-fdpass: a file opened by one process is read by another through the passed descriptor")
-    func fdPass() throws {
+    func fdPass() async throws {
         let directory = try ExampleTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("greeting.txt")
         let content = "hello from the sender\nline two: \(UUID().uuidString)\n"
         try content.write(to: file, atomically: true, encoding: .utf8)
         let socket = directory.appendingPathComponent("fdpass.sock")
-        let receiver = try startReceiver([], socket: socket)
-        let sender = try ExampleTools.run("sock-fdpass", ["send", file.path, "--to", socket.path])
+        let receiver = try await startReceiver([], socket: socket)
+        let sender = try await ExampleTools.run("sock-fdpass", ["send", file.path, "--to", socket.path])
         #expect(sender.status == 0, "stderr: \(sender.error)")
-        let received = ExampleTools.finish(receiver)
+        let received = await ExampleTools.finish(receiver)
         #expect(received.status == 0, "stderr: \(received.error)")
         #expect(received.output == content)
         #expect(!FileManager.default.fileExists(atPath: socket.path))  // the receiver removed it
     }
 
     @Test("sock-fdpass receive --size prints the name and size")
-    func fdPassSize() throws {
+    func fdPassSize() async throws {
         let directory = try ExampleTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("blob.bin")
         try Data(repeating: 7, count: 100_000).write(to: file)
         let socket = directory.appendingPathComponent("fdpass.sock")
-        let receiver = try startReceiver(["--size"], socket: socket)
-        let sender = try ExampleTools.run("sock-fdpass", ["send", file.path, "--to", socket.path])
+        let receiver = try await startReceiver(["--size"], socket: socket)
+        let sender = try await ExampleTools.run("sock-fdpass", ["send", file.path, "--to", socket.path])
         #expect(sender.status == 0, "stderr: \(sender.error)")
-        let received = ExampleTools.finish(receiver)
+        let received = await ExampleTools.finish(receiver)
         #expect(received.status == 0, "stderr: \(received.error)")
         #expect(received.output == "blob.bin: 100000 bytes\n")
     }
 
     @Test("sock-fdpass: a missing file, a missing receiver and bad commands fail clearly")
-    func fdPassErrors() throws {
+    func fdPassErrors() async throws {
         let directory = try ExampleTools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let socket = directory.appendingPathComponent("nobody.sock").path
-        let noFile = try ExampleTools.run("sock-fdpass", ["send", directory.appendingPathComponent("absent").path, "--to", socket])
+        let noFile = try await ExampleTools.run("sock-fdpass", ["send", directory.appendingPathComponent("absent").path, "--to", socket])
         #expect(noFile.status == 1)
         #expect(noFile.error.contains("cannot open"))
         #expect(noFile.error.contains("No such file or directory"))
-        let noReceiver = try ExampleTools.run("sock-fdpass", ["send", "/etc/hostname", "--to", socket])
+        let noReceiver = try await ExampleTools.run("sock-fdpass", ["send", "/etc/hostname", "--to", socket])
         #expect(noReceiver.status == 1)
         #expect(noReceiver.error.contains("cannot send to \(socket)"))
-        let noTarget = try ExampleTools.run("sock-fdpass", ["send", "/etc/hostname"])
+        let noTarget = try await ExampleTools.run("sock-fdpass", ["send", "/etc/hostname"])
         #expect(noTarget.status == 2)
         #expect(noTarget.error.contains("missing --to SOCKET"))
-        let unknown = try ExampleTools.run("sock-fdpass", ["fetch"])
+        let unknown = try await ExampleTools.run("sock-fdpass", ["fetch"])
         #expect(unknown.status == 2)
         #expect(unknown.error.contains("unknown command 'fetch'"))
-        let timeout = try ExampleTools.run("sock-fdpass", ["receive", socket, "-W", "0.2"])
+        let timeout = try await ExampleTools.run("sock-fdpass", ["receive", socket, "-W", "0.2"])
         #expect(timeout.status == 1)
         #expect(timeout.error.contains("no sender within the timeout"))
     }
