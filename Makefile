@@ -1,6 +1,7 @@
 # Sock — developer entry points. The first two are the README's:
 #   make generate   regenerate Sources/SockBindings and Sources/Sock/Generated from the pinned headers
 #   make test       build and run every test (library and generator)
+#   make test-bridges  build and test Bridges/ (SockNIO, SockSystem)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 #   make test-kernels  the library tests in a VM on Debian 12's Linux 6.1 (REPEAT=N runs)
 #   make test-sanitizers  the library tests under AddressSanitizer (+ leaks) and ThreadSanitizer
@@ -21,7 +22,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-examples check-parity test-generator deps headers sock-gen check-generated kernel-diff bench bench-conns docs test-kernels test-sanitizers fuzz clean
+.PHONY: all generate test test-library test-examples test-bridges check-parity test-generator deps headers sock-gen check-generated kernel-diff bench bench-conns docs test-kernels test-sanitizers fuzz clean
 
 all: test
 
@@ -80,10 +81,19 @@ test-library:
 # I/O shapes callers write, and Glibc coexistence (`import Foundation`,
 # `import Glibc`, `import Sock` with Glibc's C names unqualified).
 EXAMPLES := readme-example api-shapes glibc-coexistence
+# The example tools need arguments: built here in release (to catch the
+# optimizer's crashes), run by Tests/SockTests/ExampleToolTests.swift.
+TOOLS := sock-ping sock-tcpinfo sock-fdpass
 test-examples:
 	python3 scripts/check-readme-example.py README.md Examples/ReadmeExample/main.swift
-	@for e in $(EXAMPLES); do $(SWIFT) build -c release --product $$e; done
+	@for e in $(EXAMPLES) $(TOOLS); do $(SWIFT) build -c release --product $$e; done
 	@bin=$$($(SWIFT) build -c release --show-bin-path); for e in $(EXAMPLES); do echo "make: running $$e" >&2; "$$bin/$$e" >/dev/null; done
+
+# Bridges/ is a package of its own (SockNIO, SockSystem; SwiftNIO and
+# swift-system), built in Bridges/.build, so that `make test` and the
+# library's test build stay free of NIO. Run by .ci/run after `make test`.
+test-bridges:
+	cd Bridges && $(SWIFT) build --build-tests && $(SWIFT) test --skip-build
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
 # the public symbol graph of Sock and SockBindings.

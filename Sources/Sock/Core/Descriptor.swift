@@ -166,6 +166,29 @@ public final class Descriptor: Sendable, CustomStringConvertible {
         ).exchanged
     }
 
+    /// The outcome of ``releaseOwnership()``.
+    internal enum OwnershipRelease {
+        /// The closed and released bits are set; the number is the caller's.
+        case released
+        /// ``close()`` was called before, or ownership was already released.
+        case alreadyClosed
+        /// Operations are in flight; nothing changed.
+        case busy
+    }
+
+    /// Marks the descriptor closed and released without calling close(2), if
+    /// it is open and nothing is in flight (one compare-and-swap from the
+    /// idle state): ``takeOwnership()``.
+    internal func releaseOwnership() -> OwnershipRelease {
+        let exchange = state.compareExchange(
+            expected: 0,
+            desired: Self.closedBit | Self.releasedBit,
+            ordering: .acquiringAndReleasing
+        )
+        if exchange.exchanged { return .released }
+        return exchange.original & Self.closedBit != 0 ? .alreadyClosed : .busy
+    }
+
     /// Calls `body` with the descriptor number, which stays valid (not closed,
     /// not reused) until `body` returns even if another thread calls
     /// ``close()`` meanwhile.
