@@ -5,6 +5,16 @@
 // would clash with the C library's); use `import SockBindings` for them.
 
 @_exported import struct SockBindings.Cmsghdr
+@_exported import struct SockBindings.IOCQRingOffsets
+@_exported import struct SockBindings.IOSQRingOffsets
+@_exported import struct SockBindings.IOUringBuf
+@_exported import struct SockBindings.IOUringBufReg
+@_exported import struct SockBindings.IOUringBufRing
+@_exported import struct SockBindings.IOUringCQE
+@_exported import struct SockBindings.IOUringParams
+@_exported import struct SockBindings.IOUringProbe
+@_exported import struct SockBindings.IOUringProbeOp
+@_exported import struct SockBindings.IOUringSQE
 @_exported import struct SockBindings.IPMreq
 @_exported import struct SockBindings.IPMreqSource
 @_exported import struct SockBindings.IPMreqn
@@ -14,6 +24,7 @@
 @_exported import struct SockBindings.InAddr
 @_exported import struct SockBindings.InPktinfo
 @_exported import struct SockBindings.Iovec
+@_exported import struct SockBindings.KernelTimespec
 @_exported import struct SockBindings.Linger
 @_exported import struct SockBindings.Mmsghdr
 @_exported import struct SockBindings.Msghdr
