@@ -60,6 +60,9 @@ internal final class IOUring {
     private(set) var unsubmitted: UInt32 = 0
     private var closed = false
 
+    /// Whether ``close()`` ran.
+    var isClosed: Bool { closed }
+
     /// Sets up a ring with `entries` submission entries (rounded up to a
     /// power of two by the kernel) and maps it.
     ///
