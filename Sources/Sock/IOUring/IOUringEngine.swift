@@ -145,7 +145,7 @@ internal final class IOUringEngine {
 
     // MARK: Submitting
 
-    private static func userData(_ kind: Kind, fd: CInt, extra: UInt16 = 0) -> UInt64 {
+    static func userData(_ kind: Kind, fd: CInt, extra: UInt16 = 0) -> UInt64 {
         kind.rawValue << 56 | UInt64(extra) << 32 | UInt64(UInt32(bitPattern: fd))
     }
 
@@ -273,7 +273,9 @@ internal final class IOUringEngine {
         return count
     }
 
-    private func complete(_ userData: UInt64, _ result: Int32, _ cqeFlags: UInt32) {
+    /// Handles one completion (internal, not private: tests feed it
+    /// completions the kernel rarely produces on demand).
+    func complete(_ userData: UInt64, _ result: Int32, _ cqeFlags: UInt32) {
         let fd = CInt(bitPattern: UInt32(truncatingIfNeeded: userData))
         let more = cqeFlags & SockBindings.IORING_CQE_F_MORE != 0
         switch Kind(rawValue: userData >> 56) {

@@ -232,5 +232,36 @@ extension RuntimeCoreTests {
             engine.close(a)
             while engine.operationsInFlight(a) > 0 { try engine.runOnce(timeoutNanoseconds: 10_000_000) }
         }
+
+        @Test("A multishot accept that ends (no IORING_CQE_F_MORE) is armed again and keeps accepting",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func multishotAcceptRearmedWithoutMore() throws {
+            // (A multishot receive ending without F_MORE is covered by the
+            // dry-ring test: ENOBUFS ends it, and it is armed again.)
+            let engine = try IOUringEngine(entries: 8, bufferCount: 8, bufferSize: 1024)
+            let (listener, port) = loopbackListener()
+            defer { Glibc.close(listener) }
+            engine.listen(on: listener)
+            try engine.runOnce(timeoutNanoseconds: 0)
+            // The kernel ends a multishot accept with an error (here ENOMEM,
+            // as when it cannot allocate): a completion without F_MORE.
+            engine.complete(IOUringEngine.userData(.accept, fd: listener), -SockBindings.ENOMEM, 0)
+            #expect(engine.statistics.acceptRearms == 1)
+            // Both the original and the re-armed accept are live; connections
+            // are still accepted and echoed.
+            let client = connectClient(port)
+            defer { Glibc.close(client) }
+            sendAll(client, [1, 2, 3])
+            let done = Flag()
+            let echoed = Slot<[UInt8]>()
+            let reader = TestThread {
+                echoed.set(readAll(client, limit: 3).bytes)
+                done.raise()
+            }
+            try drive(engine, until: done)
+            reader.join()
+            #expect(echoed.value == [1, 2, 3])
+            #expect(engine.statistics.accepted == 1)
+        }
     }
 }
