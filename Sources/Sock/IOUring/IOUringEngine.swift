@@ -96,6 +96,20 @@ internal final class IOUringEngine {
         static let starved: UInt8 = 32
     }
 
+    /// Buffers for a provided ring serving `connections` active connections:
+    /// one per connection (each holds at most one buffer between its
+    /// receive and the send that returns it, unless its peer does not read),
+    /// rounded up to a power of two, at least 64 and at most 32,768 (the
+    /// kernel's limit). A ring that runs dry anyway costs a re-armed
+    /// receive, not data (ENOBUFS leaves the bytes in the socket). With 4 KB
+    /// buffers: 1,000 connections → 1,024 buffers, 4 MB; 10,000 → 16,384,
+    /// 64 MB (2 KB buffers halve it).
+    static func bufferCount(forConnections connections: Int) -> UInt32 {
+        var count: UInt32 = 64
+        while Int(count) < connections && count < 32768 { count <<= 1 }
+        return count
+    }
+
     /// Creates an engine on a new ring.
     ///
     /// - Parameters:

@@ -263,5 +263,21 @@ extension RuntimeCoreTests {
             #expect(echoed.value == [1, 2, 3])
             #expect(engine.statistics.accepted == 1)
         }
+
+        @Test("A wait with a timeout (IORING_OP_TIMEOUT) returns when it passes; buffer counts follow the connections",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func waitTimeoutAndSizing() throws {
+            let engine = try IOUringEngine(entries: 8, bufferCount: 8, bufferSize: 256)
+            let start = ContinuousClock.now
+            let completions = try engine.runOnce(timeoutNanoseconds: 20_000_000)
+            let elapsed = ContinuousClock.now - start
+            #expect(completions == 1)   // the timeout itself
+            #expect(elapsed >= .milliseconds(15) && elapsed < .seconds(2), "\(elapsed)")
+            #expect(IOUringEngine.bufferCount(forConnections: 1) == 64)
+            #expect(IOUringEngine.bufferCount(forConnections: 1000) == 1024)
+            #expect(IOUringEngine.bufferCount(forConnections: 10_000) == 16384)
+            #expect(IOUringEngine.bufferCount(forConnections: 1_000_000) == 32768)
+            #expect(engine.buffers.residentBytes == 4096 + 8 * 256)
+        }
     }
 }
