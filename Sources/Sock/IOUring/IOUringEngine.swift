@@ -22,6 +22,23 @@
 //
 // Everything is preallocated at init (per-descriptor and per-buffer tables);
 // steady state allocates nothing. One thread drives an engine.
+//
+// Plugging into the reactor (not done yet; the reactor is still changing).
+// The narrow internal protocol both backends would implement, so that
+// `Reactor`, `AsyncConnection` and `AsyncListener` keep their public API:
+//   wait(deadline) -> events   epoll_wait | io_uring_enter(GETEVENTS) + reap
+//   wake()                     eventfd write (the ring reads the eventfd
+//                              with a multishot poll/read on its own)
+//   schedule/cancel timer      timer heap | IORING_OP_TIMEOUT / LINK_TIMEOUT
+//   read/write/accept/connect  strike + readiness wait | one SQE whose
+//                              completion resumes the stored continuation
+//   cancel(operation)          clear the waiter | IORING_OP_ASYNC_CANCEL
+//   close(descriptor)          deregister | close when in flight == 0
+// The ring is single-threaded: an operation started off the reactor thread
+// hops to it (the executor's queue) before taking an SQE, and task
+// cancellation enqueues the ASYNC_CANCEL the same way. A first step that
+// leaves the reactor loop untouched: register the ring's descriptor with the
+// poller (it is readable when completions are pending) and reap on that event.
 #if canImport(Glibc)
 import Glibc
 #endif
