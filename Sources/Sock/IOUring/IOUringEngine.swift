@@ -45,7 +45,7 @@ import Glibc
 import SockBindings
 
 /// What a completion engine's handler does with received bytes.
-internal enum IOUringReceiveAction {
+package enum IOUringReceiveAction {
     /// Send the bytes back from the same buffer (echo), which returns to the
     /// kernel when the send completes.
     case echo
@@ -53,7 +53,9 @@ internal enum IOUringReceiveAction {
     case consumed
 }
 
-internal final class IOUringEngine {
+/// A completion-driven connection server on one io_uring (package access:
+/// used by sock-echo's `--backend uring`; not public API).
+package final class IOUringEngine {
     /// Kinds of operation, in the top byte of `user_data`.
     enum Kind: UInt64 {
         case accept = 1, receive, send, close, cancel, timeout, nop
@@ -83,26 +85,30 @@ internal final class IOUringEngine {
     private var listener: CInt = -1
 
     /// Called with each accepted descriptor, before its receive is armed.
-    var onAccept: (CInt) -> Void = { _ in }
+    package var onAccept: (CInt) -> Void = { _ in }
     /// Called with the bytes of each receive completion.
-    var onData: (CInt, UnsafeRawBufferPointer) -> IOUringReceiveAction = { _, _ in .echo }
+    package var onData: (CInt, UnsafeRawBufferPointer) -> IOUringReceiveAction = { _, _ in .echo }
     /// Called when a descriptor has been closed (after all its operations).
-    var onClose: (CInt) -> Void = { _ in }
+    package var onClose: (CInt) -> Void = { _ in }
     /// Called when a receive ended by cancellation (ECANCELED).
-    var onCancelled: (CInt) -> Void = { _ in }
+    package var onCancelled: (CInt) -> Void = { _ in }
+    /// Called with the errno when accepting failed; on EMFILE/ENFILE the
+    /// accept pauses until a connection closes (no busy loop).
+    package var onAcceptError: (CInt) -> Void = { _ in }
+    private var acceptPaused = false
 
     /// Counters, for tests and statistics.
-    struct Statistics {
-        var accepted = 0
-        var closed = 0
-        var acceptRearms = 0
-        var receiveRearms = 0
-        var noBuffers = 0
-        var partialSends = 0
-        var submissionQueueFull = 0
-        var deferredCloses = 0
+    package struct Statistics {
+        package var accepted = 0
+        package var closed = 0
+        package var acceptRearms = 0
+        package var receiveRearms = 0
+        package var noBuffers = 0
+        package var partialSends = 0
+        package var submissionQueueFull = 0
+        package var deferredCloses = 0
     }
-    private(set) var statistics = Statistics()
+    package private(set) var statistics = Statistics()
 
     private enum Flag {
         static let open: UInt8 = 1
@@ -121,7 +127,7 @@ internal final class IOUringEngine {
     /// receive, not data (ENOBUFS leaves the bytes in the socket). With 4 KB
     /// buffers: 1,000 connections → 1,024 buffers, 4 MB; 10,000 → 16,384,
     /// 64 MB (2 KB buffers halve it).
-    static func bufferCount(forConnections connections: Int) -> UInt32 {
+    package static func bufferCount(forConnections connections: Int) -> UInt32 {
         var count: UInt32 = 64
         while Int(count) < connections && count < 32768 { count <<= 1 }
         return count
@@ -135,7 +141,7 @@ internal final class IOUringEngine {
     ///   - bufferCount: Buffers in the provided ring (a power of two); size it
     ///     to the connections expected to have data in flight at once.
     ///   - bufferSize: Bytes per buffer.
-    init(entries: UInt32 = 256, bufferCount: UInt32 = 1024, bufferSize: Int = 4096) throws(SockErrno) {
+    package init(entries: UInt32 = 256, bufferCount: UInt32 = 1024, bufferSize: Int = 4096) throws(SockErrno) {
         ring = try IOUring(entries: entries)
         do throws(SockErrno) {
             buffers = try IOUringBufferRing(ring: ring, entries: bufferCount, bufferSize: bufferSize, group: 1)
@@ -190,7 +196,7 @@ internal final class IOUringEngine {
     }
 
     /// Starts a multishot accept on `listener` (a listening socket).
-    func listen(on listener: CInt) {
+    package func listen(on listener: CInt) {
         self.listener = listener
         armAccept()
     }
@@ -247,7 +253,7 @@ internal final class IOUringEngine {
 
     /// Closes `fd` once its operations have completed (now if none is in
     /// flight), with IORING_OP_CLOSE.
-    func close(_ fd: CInt) {
+    package func close(_ fd: CInt) {
         flags[Int(fd)] |= Flag.peerClosed
         if flags[Int(fd)] & Flag.receiving != 0 { cancel(fd) }
         closeIfIdle(fd)
@@ -274,7 +280,7 @@ internal final class IOUringEngine {
     /// `timeoutNanoseconds` passes, with IORING_OP_TIMEOUT; nil: no limit;
     /// 0: do not wait), and handles the completions. Returns how many.
     @discardableResult
-    func runOnce(timeoutNanoseconds: Int64? = nil) throws(SockErrno) -> Int {
+    package func runOnce(timeoutNanoseconds: Int64? = nil) throws(SockErrno) -> Int {
         var wait: UInt32 = 1
         if let nanoseconds = timeoutNanoseconds {
             if nanoseconds <= 0 {
@@ -320,9 +326,14 @@ internal final class IOUringEngine {
                     serve(result)
                 }
             }
+            if result < 0 { onAcceptError(-result) }
             if !more && listener >= 0 {
-                statistics.acceptRearms += 1
-                armAccept()
+                if -result == SockBindings.EMFILE || -result == SockBindings.ENFILE {
+                    acceptPaused = true
+                } else {
+                    statistics.acceptRearms += 1
+                    armAccept()
+                }
             }
         case .receive:
             let index = Int(fd)
@@ -388,6 +399,11 @@ internal final class IOUringEngine {
             flags[index] = 0
             statistics.closed += 1
             onClose(fd)
+            if acceptPaused {
+                acceptPaused = false
+                statistics.acceptRearms += 1
+                armAccept()
+            }
         case .timeout:
             timeoutArmed = false
         case .cancel, .nop, nil:
