@@ -229,20 +229,24 @@ internal final class IOUring {
         cqTail.pointee.load(ordering: .acquiring) &- cqHead.pointee.load(ordering: .relaxed)
     }
 
-    /// Calls `body` with each ready completion (user data, result, flags),
-    /// then hands their slots back to the kernel. Returns how many it saw.
+    /// Calls `body` with each ready completion (user data, result, flags).
+    /// Each slot is handed back to the kernel (release store of the CQ head)
+    /// before `body` runs, so that `body` may submit — even with a full
+    /// submission queue, which makes it enter the kernel — while the kernel
+    /// has room to post. Returns how many completions it saw.
     @discardableResult
     func reap(_ body: (_ userData: UInt64, _ result: Int32, _ flags: UInt32) -> Void) -> Int {
         var head = cqHead.pointee.load(ordering: .relaxed)
-        let tail = cqTail.pointee.load(ordering: .acquiring)
+        var tail = cqTail.pointee.load(ordering: .acquiring)
         var count = 0
         while head != tail {
             let cqe = cqes[Int(head & cqMask)]
-            body(cqe.user_data, cqe.res, cqe.flags)
             head &+= 1
+            cqHead.pointee.store(head, ordering: .releasing)
+            body(cqe.user_data, cqe.res, cqe.flags)
             count += 1
+            if head == tail { tail = cqTail.pointee.load(ordering: .acquiring) }
         }
-        if count > 0 { cqHead.pointee.store(head, ordering: .releasing) }
         return count
     }
 
