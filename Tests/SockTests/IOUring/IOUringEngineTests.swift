@@ -179,7 +179,7 @@ extension RuntimeCoreTests {
             #expect(engine.operationsInFlight(a) == 0)
         }
 
-        @Test("A ring of 8 entries serves 2,000 connections (submission queue full, completions overflowing)",
+        @Test("A ring of 8 entries serves 2,000 connections (the submission queue fills and is submitted)",
               .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
         func eightEntriesTwoThousandConnections() throws {
             let engine = try IOUringEngine(entries: 8, bufferCount: 2048, bufferSize: 512)
