@@ -6,6 +6,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "CSockSystem.h"
 
@@ -44,3 +46,16 @@ int csock_eventfd(unsigned int initial, int flags) { return eventfd(initial, fla
 int csock_eventfd_read(int fd, unsigned long long *value) { return eventfd_read(fd, (eventfd_t *)value); }
 
 int csock_eventfd_write(int fd, unsigned long long value) { return eventfd_write(fd, (eventfd_t)value); }
+
+int csock_io_uring_setup(unsigned int entries, void *params) {
+    return (int)syscall(SYS_io_uring_setup, entries, params);
+}
+
+int csock_io_uring_enter(int fd, unsigned int to_submit, unsigned int min_complete, unsigned int flags,
+                         const void *argument, unsigned long size) {
+    return (int)syscall(SYS_io_uring_enter, fd, to_submit, min_complete, flags, argument, size);
+}
+
+int csock_io_uring_register(int fd, unsigned int opcode, void *argument, unsigned int count) {
+    return (int)syscall(SYS_io_uring_register, fd, opcode, argument, count);
+}

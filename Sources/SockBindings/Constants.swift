@@ -963,6 +963,642 @@
 /// `IF_NAMESIZE`, defined in `net/if.h`.
 @inlinable public var IF_NAMESIZE: CInt { 16 }
 
+// MARK: - io-uring-cqe-flags: Flags of a completion queue entry, and the shift of the buffer id in them (IORING_CQE_F_*, IORING_CQE_BUFFER_SHIFT).
+
+/// `IORING_CQE_BUFFER_SHIFT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_BUFFER_SHIFT: CInt { 16 }
+
+/// `IORING_CQE_F_32`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_32: CUnsignedInt { 32768 }
+
+/// `IORING_CQE_F_BUFFER`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_BUFFER: CUnsignedInt { 1 }
+
+/// `IORING_CQE_F_BUF_MORE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_BUF_MORE: CUnsignedInt { 16 }
+
+/// `IORING_CQE_F_MORE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_MORE: CUnsignedInt { 2 }
+
+/// `IORING_CQE_F_NOTIF`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_NOTIF: CUnsignedInt { 8 }
+
+/// `IORING_CQE_F_SKIP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_SKIP: CUnsignedInt { 32 }
+
+/// `IORING_CQE_F_SOCK_NONEMPTY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_SOCK_NONEMPTY: CUnsignedInt { 4 }
+
+/// `IORING_CQE_F_TSTAMP_HW`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQE_F_TSTAMP_HW: CUnsignedInt { 65536 }
+
+// MARK: - io-uring-enter: Flags for io_uring_enter(2) (IORING_ENTER_*).
+
+/// `IORING_ENTER_ABS_TIMER`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_ABS_TIMER: CUnsignedInt { 32 }
+
+/// `IORING_ENTER_EXT_ARG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_EXT_ARG: CUnsignedInt { 8 }
+
+/// `IORING_ENTER_EXT_ARG_REG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_EXT_ARG_REG: CUnsignedInt { 64 }
+
+/// `IORING_ENTER_GETEVENTS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_GETEVENTS: CUnsignedInt { 1 }
+
+/// `IORING_ENTER_NO_IOWAIT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_NO_IOWAIT: CUnsignedInt { 128 }
+
+/// `IORING_ENTER_REGISTERED_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_REGISTERED_RING: CUnsignedInt { 16 }
+
+/// `IORING_ENTER_SQ_WAIT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_SQ_WAIT: CUnsignedInt { 4 }
+
+/// `IORING_ENTER_SQ_WAKEUP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ENTER_SQ_WAKEUP: CUnsignedInt { 2 }
+
+// MARK: - io-uring-features: Features the kernel reports in the features field of io_uring_params (IORING_FEAT_*).
+
+/// `IORING_FEAT_CQE_SKIP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_CQE_SKIP: CUnsignedInt { 2048 }
+
+/// `IORING_FEAT_CUR_PERSONALITY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_CUR_PERSONALITY: CUnsignedInt { 16 }
+
+/// `IORING_FEAT_EXT_ARG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_EXT_ARG: CUnsignedInt { 256 }
+
+/// `IORING_FEAT_FAST_POLL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_FAST_POLL: CUnsignedInt { 32 }
+
+/// `IORING_FEAT_LINKED_FILE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_LINKED_FILE: CUnsignedInt { 4096 }
+
+/// `IORING_FEAT_MIN_TIMEOUT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_MIN_TIMEOUT: CUnsignedInt { 32768 }
+
+/// `IORING_FEAT_NATIVE_WORKERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_NATIVE_WORKERS: CUnsignedInt { 512 }
+
+/// `IORING_FEAT_NODROP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_NODROP: CUnsignedInt { 2 }
+
+/// `IORING_FEAT_NO_IOWAIT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_NO_IOWAIT: CUnsignedInt { 131072 }
+
+/// `IORING_FEAT_POLL_32BITS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_POLL_32BITS: CUnsignedInt { 64 }
+
+/// `IORING_FEAT_RECVSEND_BUNDLE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_RECVSEND_BUNDLE: CUnsignedInt { 16384 }
+
+/// `IORING_FEAT_REG_REG_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_REG_REG_RING: CUnsignedInt { 8192 }
+
+/// `IORING_FEAT_RSRC_TAGS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_RSRC_TAGS: CUnsignedInt { 1024 }
+
+/// `IORING_FEAT_RW_ATTR`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_RW_ATTR: CUnsignedInt { 65536 }
+
+/// `IORING_FEAT_RW_CUR_POS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_RW_CUR_POS: CUnsignedInt { 8 }
+
+/// `IORING_FEAT_SINGLE_MMAP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_SINGLE_MMAP: CUnsignedInt { 1 }
+
+/// `IORING_FEAT_SQPOLL_NONFIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_SQPOLL_NONFIXED: CUnsignedInt { 128 }
+
+/// `IORING_FEAT_SUBMIT_STABLE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FEAT_SUBMIT_STABLE: CUnsignedInt { 4 }
+
+// MARK: - io-uring-mmap: Offsets for mmap(2) of an io_uring descriptor: the submission ring, completion ring and submission entries (IORING_OFF_*), and the ring flags (IORING_SQ_*, IORING_CQ_*).
+
+/// `IORING_CQ_EVENTFD_DISABLED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_CQ_EVENTFD_DISABLED: CUnsignedInt { 1 }
+
+/// `IORING_OFF_CQ_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OFF_CQ_RING: CUnsignedLongLong { 134217728 }
+
+/// `IORING_OFF_PBUF_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OFF_PBUF_RING: CUnsignedLongLong { 2147483648 }
+
+/// `IORING_OFF_PBUF_SHIFT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OFF_PBUF_SHIFT: CInt { 16 }
+
+/// `IORING_OFF_SQES`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OFF_SQES: CUnsignedLongLong { 268435456 }
+
+/// `IORING_OFF_SQ_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OFF_SQ_RING: CUnsignedLongLong { 0 }
+
+/// `IORING_SQ_CQ_OVERFLOW`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SQ_CQ_OVERFLOW: CUnsignedInt { 2 }
+
+/// `IORING_SQ_NEED_WAKEUP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SQ_NEED_WAKEUP: CUnsignedInt { 1 }
+
+/// `IORING_SQ_TASKRUN`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SQ_TASKRUN: CUnsignedInt { 4 }
+
+// MARK: - io-uring-op-flags: Per-operation flags of io_uring: multishot accept and receive (ioprio field), timeouts and cancellation (IORING_RECV_MULTISHOT, IORING_ACCEPT_MULTISHOT, IORING_TIMEOUT_*, IORING_ASYNC_CANCEL_*).
+
+/// `IORING_ACCEPT_MULTISHOT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ACCEPT_MULTISHOT: CUnsignedInt { 1 }
+
+/// `IORING_ASYNC_CANCEL_ALL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ASYNC_CANCEL_ALL: CUnsignedInt { 1 }
+
+/// `IORING_ASYNC_CANCEL_ANY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ASYNC_CANCEL_ANY: CUnsignedInt { 4 }
+
+/// `IORING_ASYNC_CANCEL_FD`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ASYNC_CANCEL_FD: CUnsignedInt { 2 }
+
+/// `IORING_ASYNC_CANCEL_FD_FIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ASYNC_CANCEL_FD_FIXED: CUnsignedInt { 8 }
+
+/// `IORING_ASYNC_CANCEL_OP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ASYNC_CANCEL_OP: CUnsignedInt { 32 }
+
+/// `IORING_ASYNC_CANCEL_USERDATA`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_ASYNC_CANCEL_USERDATA: CUnsignedInt { 16 }
+
+/// `IORING_FILE_INDEX_ALLOC`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_FILE_INDEX_ALLOC: CUnsignedInt { 4294967295 }
+
+/// `IORING_RECVSEND_POLL_FIRST`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_RECVSEND_POLL_FIRST: CUnsignedInt { 1 }
+
+/// `IORING_RECV_MULTISHOT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_RECV_MULTISHOT: CUnsignedInt { 2 }
+
+/// `IORING_TIMEOUT_ABS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_ABS: CUnsignedInt { 1 }
+
+/// `IORING_TIMEOUT_BOOTTIME`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_BOOTTIME: CUnsignedInt { 4 }
+
+/// `IORING_TIMEOUT_CLOCK_MASK`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_CLOCK_MASK: CUnsignedInt { 12 }
+
+/// `IORING_TIMEOUT_ETIME_SUCCESS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_ETIME_SUCCESS: CUnsignedInt { 32 }
+
+/// `IORING_TIMEOUT_IMMEDIATE_ARG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_IMMEDIATE_ARG: CUnsignedInt { 128 }
+
+/// `IORING_TIMEOUT_MULTISHOT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_MULTISHOT: CUnsignedInt { 64 }
+
+/// `IORING_TIMEOUT_REALTIME`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_REALTIME: CUnsignedInt { 8 }
+
+/// `IORING_TIMEOUT_UPDATE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_UPDATE: CUnsignedInt { 2 }
+
+/// `IORING_TIMEOUT_UPDATE_MASK`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_TIMEOUT_UPDATE_MASK: CUnsignedInt { 18 }
+
+// MARK: - io-uring-ops: io_uring operation codes, the opcode field of a submission queue entry (IORING_OP_*).
+
+/// `IORING_OP_ACCEPT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_ACCEPT: CInt { 13 }
+
+/// `IORING_OP_ASYNC_CANCEL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_ASYNC_CANCEL: CInt { 14 }
+
+/// `IORING_OP_BIND`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_BIND: CInt { 56 }
+
+/// `IORING_OP_CLOSE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_CLOSE: CInt { 19 }
+
+/// `IORING_OP_CONNECT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_CONNECT: CInt { 16 }
+
+/// `IORING_OP_EPOLL_CTL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_EPOLL_CTL: CInt { 29 }
+
+/// `IORING_OP_EPOLL_WAIT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_EPOLL_WAIT: CInt { 59 }
+
+/// `IORING_OP_FADVISE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FADVISE: CInt { 24 }
+
+/// `IORING_OP_FALLOCATE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FALLOCATE: CInt { 17 }
+
+/// `IORING_OP_FGETXATTR`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FGETXATTR: CInt { 43 }
+
+/// `IORING_OP_FILES_UPDATE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FILES_UPDATE: CInt { 20 }
+
+/// `IORING_OP_FIXED_FD_INSTALL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FIXED_FD_INSTALL: CInt { 54 }
+
+/// `IORING_OP_FSETXATTR`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FSETXATTR: CInt { 41 }
+
+/// `IORING_OP_FSYNC`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FSYNC: CInt { 3 }
+
+/// `IORING_OP_FTRUNCATE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FTRUNCATE: CInt { 55 }
+
+/// `IORING_OP_FUTEX_WAIT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FUTEX_WAIT: CInt { 51 }
+
+/// `IORING_OP_FUTEX_WAITV`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FUTEX_WAITV: CInt { 53 }
+
+/// `IORING_OP_FUTEX_WAKE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_FUTEX_WAKE: CInt { 52 }
+
+/// `IORING_OP_GETXATTR`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_GETXATTR: CInt { 44 }
+
+/// `IORING_OP_LINKAT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_LINKAT: CInt { 39 }
+
+/// `IORING_OP_LINK_TIMEOUT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_LINK_TIMEOUT: CInt { 15 }
+
+/// `IORING_OP_LISTEN`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_LISTEN: CInt { 57 }
+
+/// `IORING_OP_MADVISE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_MADVISE: CInt { 25 }
+
+/// `IORING_OP_MKDIRAT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_MKDIRAT: CInt { 37 }
+
+/// `IORING_OP_MSG_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_MSG_RING: CInt { 40 }
+
+/// `IORING_OP_NOP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_NOP: CInt { 0 }
+
+/// `IORING_OP_NOP128`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_NOP128: CInt { 63 }
+
+/// `IORING_OP_OPENAT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_OPENAT: CInt { 18 }
+
+/// `IORING_OP_OPENAT2`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_OPENAT2: CInt { 28 }
+
+/// `IORING_OP_PIPE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_PIPE: CInt { 62 }
+
+/// `IORING_OP_POLL_ADD`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_POLL_ADD: CInt { 6 }
+
+/// `IORING_OP_POLL_REMOVE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_POLL_REMOVE: CInt { 7 }
+
+/// `IORING_OP_PROVIDE_BUFFERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_PROVIDE_BUFFERS: CInt { 31 }
+
+/// `IORING_OP_READ`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_READ: CInt { 22 }
+
+/// `IORING_OP_READV`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_READV: CInt { 1 }
+
+/// `IORING_OP_READV_FIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_READV_FIXED: CInt { 60 }
+
+/// `IORING_OP_READ_FIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_READ_FIXED: CInt { 4 }
+
+/// `IORING_OP_READ_MULTISHOT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_READ_MULTISHOT: CInt { 49 }
+
+/// `IORING_OP_RECV`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_RECV: CInt { 27 }
+
+/// `IORING_OP_RECVMSG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_RECVMSG: CInt { 10 }
+
+/// `IORING_OP_RECV_ZC`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_RECV_ZC: CInt { 58 }
+
+/// `IORING_OP_REMOVE_BUFFERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_REMOVE_BUFFERS: CInt { 32 }
+
+/// `IORING_OP_RENAMEAT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_RENAMEAT: CInt { 35 }
+
+/// `IORING_OP_SEND`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SEND: CInt { 26 }
+
+/// `IORING_OP_SENDMSG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SENDMSG: CInt { 9 }
+
+/// `IORING_OP_SENDMSG_ZC`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SENDMSG_ZC: CInt { 48 }
+
+/// `IORING_OP_SEND_ZC`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SEND_ZC: CInt { 47 }
+
+/// `IORING_OP_SETXATTR`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SETXATTR: CInt { 42 }
+
+/// `IORING_OP_SHUTDOWN`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SHUTDOWN: CInt { 34 }
+
+/// `IORING_OP_SOCKET`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SOCKET: CInt { 45 }
+
+/// `IORING_OP_SPLICE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SPLICE: CInt { 30 }
+
+/// `IORING_OP_STATX`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_STATX: CInt { 21 }
+
+/// `IORING_OP_SYMLINKAT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SYMLINKAT: CInt { 38 }
+
+/// `IORING_OP_SYNC_FILE_RANGE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_SYNC_FILE_RANGE: CInt { 8 }
+
+/// `IORING_OP_TEE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_TEE: CInt { 33 }
+
+/// `IORING_OP_TIMEOUT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_TIMEOUT: CInt { 11 }
+
+/// `IORING_OP_TIMEOUT_REMOVE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_TIMEOUT_REMOVE: CInt { 12 }
+
+/// `IORING_OP_UNLINKAT`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_UNLINKAT: CInt { 36 }
+
+/// `IORING_OP_URING_CMD`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_URING_CMD: CInt { 46 }
+
+/// `IORING_OP_URING_CMD128`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_URING_CMD128: CInt { 64 }
+
+/// `IORING_OP_WAITID`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_WAITID: CInt { 50 }
+
+/// `IORING_OP_WRITE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_WRITE: CInt { 23 }
+
+/// `IORING_OP_WRITEV`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_WRITEV: CInt { 2 }
+
+/// `IORING_OP_WRITEV_FIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_WRITEV_FIXED: CInt { 61 }
+
+/// `IORING_OP_WRITE_FIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_OP_WRITE_FIXED: CInt { 5 }
+
+// MARK: - io-uring-register: Opcodes of io_uring_register(2) (IORING_REGISTER_*), with the probe flag of a supported operation.
+
+/// `IORING_REGISTER_BPF_FILTER`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_BPF_FILTER: CInt { 37 }
+
+/// `IORING_REGISTER_BUFFERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_BUFFERS: CInt { 0 }
+
+/// `IORING_REGISTER_BUFFERS2`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_BUFFERS2: CInt { 15 }
+
+/// `IORING_REGISTER_BUFFERS_UPDATE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_BUFFERS_UPDATE: CInt { 16 }
+
+/// `IORING_REGISTER_CLOCK`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_CLOCK: CInt { 29 }
+
+/// `IORING_REGISTER_CLONE_BUFFERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_CLONE_BUFFERS: CInt { 30 }
+
+/// `IORING_REGISTER_DST_REPLACE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_DST_REPLACE: CInt { 2 }
+
+/// `IORING_REGISTER_ENABLE_RINGS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_ENABLE_RINGS: CInt { 12 }
+
+/// `IORING_REGISTER_EVENTFD`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_EVENTFD: CInt { 4 }
+
+/// `IORING_REGISTER_EVENTFD_ASYNC`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_EVENTFD_ASYNC: CInt { 7 }
+
+/// `IORING_REGISTER_FILES`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_FILES: CInt { 2 }
+
+/// `IORING_REGISTER_FILES2`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_FILES2: CInt { 13 }
+
+/// `IORING_REGISTER_FILES_SKIP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_FILES_SKIP: CInt { -2 }
+
+/// `IORING_REGISTER_FILES_UPDATE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_FILES_UPDATE: CInt { 6 }
+
+/// `IORING_REGISTER_FILES_UPDATE2`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_FILES_UPDATE2: CInt { 14 }
+
+/// `IORING_REGISTER_FILE_ALLOC_RANGE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_FILE_ALLOC_RANGE: CInt { 25 }
+
+/// `IORING_REGISTER_IOWQ_AFF`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_IOWQ_AFF: CInt { 17 }
+
+/// `IORING_REGISTER_IOWQ_MAX_WORKERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_IOWQ_MAX_WORKERS: CInt { 19 }
+
+/// `IORING_REGISTER_MEM_REGION`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_MEM_REGION: CInt { 34 }
+
+/// `IORING_REGISTER_NAPI`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_NAPI: CInt { 27 }
+
+/// `IORING_REGISTER_PBUF_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_PBUF_RING: CInt { 22 }
+
+/// `IORING_REGISTER_PBUF_STATUS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_PBUF_STATUS: CInt { 26 }
+
+/// `IORING_REGISTER_PERSONALITY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_PERSONALITY: CInt { 9 }
+
+/// `IORING_REGISTER_PROBE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_PROBE: CInt { 8 }
+
+/// `IORING_REGISTER_QUERY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_QUERY: CInt { 35 }
+
+/// `IORING_REGISTER_RESIZE_RINGS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_RESIZE_RINGS: CInt { 33 }
+
+/// `IORING_REGISTER_RESTRICTIONS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_RESTRICTIONS: CInt { 11 }
+
+/// `IORING_REGISTER_RING_FDS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_RING_FDS: CInt { 20 }
+
+/// `IORING_REGISTER_SEND_MSG_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_SEND_MSG_RING: CInt { 31 }
+
+/// `IORING_REGISTER_SRC_REGISTERED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_SRC_REGISTERED: CInt { 1 }
+
+/// `IORING_REGISTER_SYNC_CANCEL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_SYNC_CANCEL: CInt { 24 }
+
+/// `IORING_REGISTER_USE_REGISTERED_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_USE_REGISTERED_RING: CUnsignedInt { 2147483648 }
+
+/// `IORING_REGISTER_ZCRX_CTRL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_ZCRX_CTRL: CInt { 36 }
+
+/// `IORING_REGISTER_ZCRX_IFQ`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_REGISTER_ZCRX_IFQ: CInt { 32 }
+
+/// `IORING_UNREGISTER_BUFFERS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_BUFFERS: CInt { 1 }
+
+/// `IORING_UNREGISTER_EVENTFD`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_EVENTFD: CInt { 5 }
+
+/// `IORING_UNREGISTER_FILES`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_FILES: CInt { 3 }
+
+/// `IORING_UNREGISTER_IOWQ_AFF`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_IOWQ_AFF: CInt { 18 }
+
+/// `IORING_UNREGISTER_NAPI`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_NAPI: CInt { 28 }
+
+/// `IORING_UNREGISTER_PBUF_RING`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_PBUF_RING: CInt { 23 }
+
+/// `IORING_UNREGISTER_PERSONALITY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_PERSONALITY: CInt { 10 }
+
+/// `IORING_UNREGISTER_RING_FDS`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_UNREGISTER_RING_FDS: CInt { 21 }
+
+/// `IO_URING_OP_SUPPORTED`, defined in `linux/io_uring.h`.
+@inlinable public var IO_URING_OP_SUPPORTED: CUnsignedInt { 1 }
+
+// MARK: - io-uring-setup: Flags for io_uring_setup(2), the flags field of io_uring_params (IORING_SETUP_*).
+
+/// `IORING_SETUP_ATTACH_WQ`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_ATTACH_WQ: CUnsignedInt { 32 }
+
+/// `IORING_SETUP_CLAMP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_CLAMP: CUnsignedInt { 16 }
+
+/// `IORING_SETUP_COOP_TASKRUN`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_COOP_TASKRUN: CUnsignedInt { 256 }
+
+/// `IORING_SETUP_CQE32`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_CQE32: CUnsignedInt { 2048 }
+
+/// `IORING_SETUP_CQE_MIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_CQE_MIXED: CUnsignedInt { 262144 }
+
+/// `IORING_SETUP_CQSIZE`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_CQSIZE: CUnsignedInt { 8 }
+
+/// `IORING_SETUP_DEFER_TASKRUN`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_DEFER_TASKRUN: CUnsignedInt { 8192 }
+
+/// `IORING_SETUP_HYBRID_IOPOLL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_HYBRID_IOPOLL: CUnsignedInt { 131072 }
+
+/// `IORING_SETUP_IOPOLL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_IOPOLL: CUnsignedInt { 1 }
+
+/// `IORING_SETUP_NO_MMAP`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_NO_MMAP: CUnsignedInt { 16384 }
+
+/// `IORING_SETUP_NO_SQARRAY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_NO_SQARRAY: CUnsignedInt { 65536 }
+
+/// `IORING_SETUP_REGISTERED_FD_ONLY`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_REGISTERED_FD_ONLY: CUnsignedInt { 32768 }
+
+/// `IORING_SETUP_R_DISABLED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_R_DISABLED: CUnsignedInt { 64 }
+
+/// `IORING_SETUP_SINGLE_ISSUER`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SINGLE_ISSUER: CUnsignedInt { 4096 }
+
+/// `IORING_SETUP_SQE128`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SQE128: CUnsignedInt { 1024 }
+
+/// `IORING_SETUP_SQE_MIXED`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SQE_MIXED: CUnsignedInt { 524288 }
+
+/// `IORING_SETUP_SQPOLL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SQPOLL: CUnsignedInt { 2 }
+
+/// `IORING_SETUP_SQ_AFF`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SQ_AFF: CUnsignedInt { 4 }
+
+/// `IORING_SETUP_SQ_REWIND`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SQ_REWIND: CUnsignedInt { 1048576 }
+
+/// `IORING_SETUP_SUBMIT_ALL`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_SUBMIT_ALL: CUnsignedInt { 128 }
+
+/// `IORING_SETUP_TASKRUN_FLAG`, defined in `linux/io_uring.h`.
+@inlinable public var IORING_SETUP_TASKRUN_FLAG: CUnsignedInt { 512 }
+
+// MARK: - io-uring-sqe-flags: Flags of a submission queue entry, the flags field of io_uring_sqe, and their bit numbers (IOSQE_*).
+
+/// `IOSQE_ASYNC`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_ASYNC: CUnsignedInt { 16 }
+
+/// `IOSQE_ASYNC_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_ASYNC_BIT: CInt { 4 }
+
+/// `IOSQE_BUFFER_SELECT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_BUFFER_SELECT: CUnsignedInt { 32 }
+
+/// `IOSQE_BUFFER_SELECT_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_BUFFER_SELECT_BIT: CInt { 5 }
+
+/// `IOSQE_CQE_SKIP_SUCCESS`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_CQE_SKIP_SUCCESS: CUnsignedInt { 64 }
+
+/// `IOSQE_CQE_SKIP_SUCCESS_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_CQE_SKIP_SUCCESS_BIT: CInt { 6 }
+
+/// `IOSQE_FIXED_FILE`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_FIXED_FILE: CUnsignedInt { 1 }
+
+/// `IOSQE_FIXED_FILE_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_FIXED_FILE_BIT: CInt { 0 }
+
+/// `IOSQE_IO_DRAIN`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_IO_DRAIN: CUnsignedInt { 2 }
+
+/// `IOSQE_IO_DRAIN_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_IO_DRAIN_BIT: CInt { 1 }
+
+/// `IOSQE_IO_HARDLINK`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_IO_HARDLINK: CUnsignedInt { 8 }
+
+/// `IOSQE_IO_HARDLINK_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_IO_HARDLINK_BIT: CInt { 3 }
+
+/// `IOSQE_IO_LINK`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_IO_LINK: CUnsignedInt { 4 }
+
+/// `IOSQE_IO_LINK_BIT`, defined in `linux/io_uring.h`.
+@inlinable public var IOSQE_IO_LINK_BIT: CInt { 2 }
+
 // MARK: - ip-options: IPv4 options (level IPPROTO_IP, IP_*) and their values (IP_PMTUDISC_*, IP_DEFAULT_*).
 
 /// `IP_ADD_MEMBERSHIP`, defined in `bits/in.h`.

@@ -91,3 +91,21 @@ func _sockgenStoreUnaligned<let count: Int, Value: BitwiseCopyable>(
 ) {
     withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: value, as: Value.self) }
 }
+
+/// Reads a union member that starts `offset` bytes into the union's storage
+/// or is narrower than it (fields of an anonymous structure inside a union).
+@inlinable
+func _sockgenLoadPart<Storage: BitwiseCopyable, Value: BitwiseCopyable>(
+    _ storage: Storage, offset: Int, as type: Value.Type
+) -> Value {
+    withUnsafeBytes(of: storage) { $0.loadUnaligned(fromByteOffset: offset, as: Value.self) }
+}
+
+/// Writes a union member at `offset` bytes into the union's storage,
+/// leaving the other bytes alone.
+@inlinable
+func _sockgenStorePart<Storage: BitwiseCopyable, Value: BitwiseCopyable>(
+    _ storage: inout Storage, _ value: Value, offset: Int
+) {
+    withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: value, toByteOffset: offset, as: Value.self) }
+}

@@ -8,15 +8,28 @@ enum Mode: String {
     case async
 }
 
+/// Which kernel interface serves the connections.
+enum BackendOption: String {
+    /// epoll readiness (the modes above).
+    case epoll
+    /// io_uring completions: multishot accept and receive into a provided
+    /// buffer ring, send from the received buffer (poller mode only).
+    case uring
+    /// io_uring where usable, otherwise epoll (the reason is logged).
+    case auto
+}
+
 /// What the command line asked for.
 struct Options {
     var listen: String?
     var unixPath: String?
     var threads = 1
     var mode = Mode.poller
+    var backend = BackendOption.epoll
 
     static let usage = """
         usage: sock-echo (--listen HOST:PORT | --unix PATH) [--threads N] [--mode poller|async]
+                 [--backend epoll|uring|auto]
 
         An echo server: every byte a client sends comes back.
 
@@ -27,6 +40,11 @@ struct Options {
                                (TCP: a listener per thread with SO_REUSEPORT) [1]
           --mode poller|async  poller: edge-triggered epoll loop, connection state in a slab;
                                async: a task per connection on the reactor's executor [poller]
+          --backend epoll|uring|auto
+                               epoll: readiness; uring: io_uring completions (multishot accept
+                               and receive, a provided buffer ring; poller mode), failing with
+                               the cause where io_uring is unusable; auto: io_uring when usable
+                               (poller mode), otherwise epoll with the reason logged [epoll]
           --help               this text
 
         Logs to stderr. SIGINT/SIGTERM close the listeners and connections and exit 0.
@@ -61,6 +79,12 @@ struct Options {
                 let text = try value(argument)
                 guard let mode = Mode(rawValue: text) else { throw UsageError("--mode: poller or async, not \(text)") }
                 options.mode = mode
+            case "--backend":
+                let text = try value(argument)
+                guard let backend = BackendOption(rawValue: text) else {
+                    throw UsageError("--backend: epoll, uring or auto, not \(text)")
+                }
+                options.backend = backend
             default:
                 throw UsageError("unknown argument: \(argument)")
             }

@@ -50,10 +50,46 @@ do {
     exit(1)
 }
 
+/// Whether io_uring serves the connections (--backend), decided before any thread starts.
+let useUring: Bool = {
+    switch options.backend {
+    case .epoll:
+        return false
+    case .uring:
+        if options.mode == .async {
+            log("--backend uring: the async mode runs on epoll until the reactor has its completion backend; use --mode poller")
+            exit(2)
+        }
+        if case .failure(let reason) = ReactorBackendSelection.check() {
+            log("--backend uring: \(reason)")
+            exit(1)
+        }
+        log("backend io_uring")
+        return true
+    case .auto:
+        if options.mode == .async {
+            log("backend epoll (auto: the async mode has no io_uring backend yet)")
+            return false
+        }
+        if case .failure(let reason) = ReactorBackendSelection.check() {
+            log("backend epoll (auto: \(reason))")
+            return false
+        }
+        log("backend io_uring (auto)")
+        return true
+    }
+}()
+
 var stops: [@Sendable () -> Void] = []
 var threads: [pthread_t] = []
 do {
     switch options.mode {
+    case .poller where useUring:
+        for listener in listeners {
+            let server = UringServer(listener: listener.descriptor, descriptorLimit: Int(descriptorLimit))
+            stops.append { server.stop() }
+            threads.append(startThread { server.run() })
+        }
     case .poller:
         for listener in listeners {
             let server = try PollerServer(listeners: [listener.descriptor], capacity: 4096)

@@ -16,6 +16,14 @@ private func nonZeroBytes<Value: BitwiseCopyable>(_ value: Value) -> [Int: UInt8
 }
 
 @Suite struct GeneratedLayoutTests {
+    @Test func layoutOfKernelTimespec() {
+        #expect(MemoryLayout<KernelTimespec>.size == 16)
+        #expect(MemoryLayout<KernelTimespec>.stride == 16)
+        #expect(MemoryLayout<KernelTimespec>.alignment == 8)
+        #expect(SizeofKernelTimespec == 16)
+        #expect(MemoryLayout<KernelTimespec>.offset(of: \.tv_sec) == 0)
+        #expect(MemoryLayout<KernelTimespec>.offset(of: \.tv_nsec) == 8)
+    }
     @Test func layoutOfCmsghdr() {
         #expect(MemoryLayout<Cmsghdr>.size == 16)
         #expect(MemoryLayout<Cmsghdr>.stride == 16)
@@ -55,6 +63,225 @@ private func nonZeroBytes<Value: BitwiseCopyable>(_ value: Value) -> [Int: UInt8
         #expect(MemoryLayout<InPktinfo>.offset(of: \.ipi_ifindex) == 0)
         #expect(MemoryLayout<InPktinfo>.offset(of: \.ipi_spec_dst) == 4)
         #expect(MemoryLayout<InPktinfo>.offset(of: \.ipi_addr) == 8)
+    }
+    @Test func layoutOfIOCQRingOffsets() {
+        #expect(MemoryLayout<IOCQRingOffsets>.size == 40)
+        #expect(MemoryLayout<IOCQRingOffsets>.stride == 40)
+        #expect(MemoryLayout<IOCQRingOffsets>.alignment == 8)
+        #expect(SizeofIOCQRingOffsets == 40)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.head) == 0)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.tail) == 4)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.ring_mask) == 8)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.ring_entries) == 12)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.overflow) == 16)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.cqes) == 20)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.flags) == 24)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.resv1) == 28)
+        #expect(MemoryLayout<IOCQRingOffsets>.offset(of: \.user_addr) == 32)
+    }
+    @Test func layoutOfIOSQRingOffsets() {
+        #expect(MemoryLayout<IOSQRingOffsets>.size == 40)
+        #expect(MemoryLayout<IOSQRingOffsets>.stride == 40)
+        #expect(MemoryLayout<IOSQRingOffsets>.alignment == 8)
+        #expect(SizeofIOSQRingOffsets == 40)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.head) == 0)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.tail) == 4)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.ring_mask) == 8)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.ring_entries) == 12)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.flags) == 16)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.dropped) == 20)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.array) == 24)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.resv1) == 28)
+        #expect(MemoryLayout<IOSQRingOffsets>.offset(of: \.user_addr) == 32)
+    }
+    @Test func layoutOfIOUringBuf() {
+        #expect(MemoryLayout<IOUringBuf>.size == 16)
+        #expect(MemoryLayout<IOUringBuf>.stride == 16)
+        #expect(MemoryLayout<IOUringBuf>.alignment == 8)
+        #expect(SizeofIOUringBuf == 16)
+        #expect(MemoryLayout<IOUringBuf>.offset(of: \.addr) == 0)
+        #expect(MemoryLayout<IOUringBuf>.offset(of: \.len) == 8)
+        #expect(MemoryLayout<IOUringBuf>.offset(of: \.bid) == 12)
+        #expect(MemoryLayout<IOUringBuf>.offset(of: \.resv) == 14)
+    }
+    @Test func layoutOfIOUringBufReg() {
+        #expect(MemoryLayout<IOUringBufReg>.size == 40)
+        #expect(MemoryLayout<IOUringBufReg>.stride == 40)
+        #expect(MemoryLayout<IOUringBufReg>.alignment == 8)
+        #expect(SizeofIOUringBufReg == 40)
+        #expect(MemoryLayout<IOUringBufReg>.offset(of: \.ring_addr) == 0)
+        #expect(MemoryLayout<IOUringBufReg>.offset(of: \.ring_entries) == 8)
+        #expect(MemoryLayout<IOUringBufReg>.offset(of: \.bgid) == 12)
+        #expect(MemoryLayout<IOUringBufReg>.offset(of: \.flags) == 14)
+        #expect(MemoryLayout<IOUringBufReg>.offset(of: \.min_left) == 16)
+        #expect(MemoryLayout<IOUringBufReg>.offset(of: \.resv) == 20)
+    }
+    @Test func layoutOfIOUringBufRing() {
+        #expect(MemoryLayout<IOUringBufRing>.size == 16)
+        #expect(MemoryLayout<IOUringBufRing>.stride == 16)
+        #expect(MemoryLayout<IOUringBufRing>.alignment == 8)
+        #expect(SizeofIOUringBufRing == 16)
+        #expect(MemoryLayout<IOUringBufRing>.offset(of: \._anonymous0) == 0)
+    }
+
+    @Test func unionMembersOfIOUringBufRing() {
+        do {
+            var value = IOUringBufRing()
+            value.resv1 = ~0
+            #expect(nonZeroBytes(value) == [0: 0xff, 1: 0xff, 2: 0xff, 3: 0xff, 4: 0xff, 5: 0xff, 6: 0xff, 7: 0xff])
+            #expect(value.resv1 == ~0)
+        }
+        do {
+            var value = IOUringBufRing()
+            value.resv2 = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.resv2 == ~0)
+        }
+        do {
+            var value = IOUringBufRing()
+            value.resv3 = ~0
+            #expect(nonZeroBytes(value) == [12: 0xff, 13: 0xff])
+            #expect(value.resv3 == ~0)
+        }
+        do {
+            var value = IOUringBufRing()
+            value.tail = ~0
+            #expect(nonZeroBytes(value) == [14: 0xff, 15: 0xff])
+            #expect(value.tail == ~0)
+        }
+    }
+    @Test func layoutOfIOUringCQE() {
+        #expect(MemoryLayout<IOUringCQE>.size == 16)
+        #expect(MemoryLayout<IOUringCQE>.stride == 16)
+        #expect(MemoryLayout<IOUringCQE>.alignment == 8)
+        #expect(SizeofIOUringCQE == 16)
+        #expect(MemoryLayout<IOUringCQE>.offset(of: \.user_data) == 0)
+        #expect(MemoryLayout<IOUringCQE>.offset(of: \.res) == 8)
+        #expect(MemoryLayout<IOUringCQE>.offset(of: \.flags) == 12)
+    }
+    @Test func layoutOfIOUringParams() {
+        #expect(MemoryLayout<IOUringParams>.size == 120)
+        #expect(MemoryLayout<IOUringParams>.stride == 120)
+        #expect(MemoryLayout<IOUringParams>.alignment == 8)
+        #expect(SizeofIOUringParams == 120)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.sq_entries) == 0)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.cq_entries) == 4)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.flags) == 8)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.sq_thread_cpu) == 12)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.sq_thread_idle) == 16)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.features) == 20)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.wq_fd) == 24)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.resv) == 28)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.sq_off) == 40)
+        #expect(MemoryLayout<IOUringParams>.offset(of: \.cq_off) == 80)
+    }
+    @Test func layoutOfIOUringProbe() {
+        #expect(MemoryLayout<IOUringProbe>.size == 16)
+        #expect(MemoryLayout<IOUringProbe>.stride == 16)
+        #expect(MemoryLayout<IOUringProbe>.alignment == 4)
+        #expect(SizeofIOUringProbe == 16)
+        #expect(MemoryLayout<IOUringProbe>.offset(of: \.last_op) == 0)
+        #expect(MemoryLayout<IOUringProbe>.offset(of: \.ops_len) == 1)
+        #expect(MemoryLayout<IOUringProbe>.offset(of: \.resv) == 2)
+        #expect(MemoryLayout<IOUringProbe>.offset(of: \.resv2) == 4)
+    }
+    @Test func layoutOfIOUringProbeOp() {
+        #expect(MemoryLayout<IOUringProbeOp>.size == 8)
+        #expect(MemoryLayout<IOUringProbeOp>.stride == 8)
+        #expect(MemoryLayout<IOUringProbeOp>.alignment == 4)
+        #expect(SizeofIOUringProbeOp == 8)
+        #expect(MemoryLayout<IOUringProbeOp>.offset(of: \.op) == 0)
+        #expect(MemoryLayout<IOUringProbeOp>.offset(of: \.resv) == 1)
+        #expect(MemoryLayout<IOUringProbeOp>.offset(of: \.flags) == 2)
+        #expect(MemoryLayout<IOUringProbeOp>.offset(of: \.resv2) == 4)
+    }
+    @Test func layoutOfIOUringSQE() {
+        #expect(MemoryLayout<IOUringSQE>.size == 64)
+        #expect(MemoryLayout<IOUringSQE>.stride == 64)
+        #expect(MemoryLayout<IOUringSQE>.alignment == 8)
+        #expect(SizeofIOUringSQE == 64)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.opcode) == 0)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.flags) == 1)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.ioprio) == 2)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.fd) == 4)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \._anonymous8) == 8)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \._anonymous16) == 16)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.len) == 24)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \._anonymous28) == 28)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.user_data) == 32)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \._anonymous40) == 40)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \.personality) == 42)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \._anonymous44) == 44)
+        #expect(MemoryLayout<IOUringSQE>.offset(of: \._anonymous48) == 48)
+    }
+
+    @Test func unionMembersOfIOUringSQE() {
+        do {
+            var value = IOUringSQE()
+            value.cmd_op = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.cmd_op == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.__pad1 = ~0
+            #expect(nonZeroBytes(value) == [12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff])
+            #expect(value.__pad1 == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.level = ~0
+            #expect(nonZeroBytes(value) == [16: 0xff, 17: 0xff, 18: 0xff, 19: 0xff])
+            #expect(value.level == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.optname = ~0
+            #expect(nonZeroBytes(value) == [20: 0xff, 21: 0xff, 22: 0xff, 23: 0xff])
+            #expect(value.optname == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.poll_events = ~0
+            #expect(nonZeroBytes(value) == [28: 0xff, 29: 0xff])
+            #expect(value.poll_events == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.addr_len = ~0
+            #expect(nonZeroBytes(value) == [44: 0xff, 45: 0xff])
+            #expect(value.addr_len == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.write_stream = ~0
+            #expect(nonZeroBytes(value) == [44: 0xff])
+            #expect(value.write_stream == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.addr3 = ~0
+            #expect(nonZeroBytes(value) == [48: 0xff, 49: 0xff, 50: 0xff, 51: 0xff, 52: 0xff, 53: 0xff, 54: 0xff, 55: 0xff])
+            #expect(value.addr3 == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.attr_ptr = ~0
+            #expect(nonZeroBytes(value) == [48: 0xff, 49: 0xff, 50: 0xff, 51: 0xff, 52: 0xff, 53: 0xff, 54: 0xff, 55: 0xff])
+            #expect(value.attr_ptr == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.attr_type_mask = ~0
+            #expect(nonZeroBytes(value) == [56: 0xff, 57: 0xff, 58: 0xff, 59: 0xff, 60: 0xff, 61: 0xff, 62: 0xff, 63: 0xff])
+            #expect(value.attr_type_mask == ~0)
+        }
+        do {
+            var value = IOUringSQE()
+            value.optval = ~0
+            #expect(nonZeroBytes(value) == [48: 0xff, 49: 0xff, 50: 0xff, 51: 0xff, 52: 0xff, 53: 0xff, 54: 0xff, 55: 0xff])
+            #expect(value.optval == ~0)
+        }
     }
     @Test func layoutOfIovec() {
         #expect(MemoryLayout<Iovec>.size == 16)
@@ -584,6 +811,21 @@ private func nonZeroBytes<Value: BitwiseCopyable>(_ value: Value) -> [Int: UInt8
         #expect(MemoryLayout<EpollEvent>.offset(of: \._padding4) == 4)
         #expect(MemoryLayout<EpollEvent>.offset(of: \.data) == 8)
     }
+
+    @Test func unionMembersOfEpollEvent() {
+        do {
+            var value = EpollEvent()
+            value.fd = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.fd == ~0)
+        }
+        do {
+            var value = EpollEvent()
+            value.u32 = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.u32 == ~0)
+        }
+    }
 }
 #elseif arch(riscv64)
 
@@ -597,6 +839,21 @@ private func nonZeroBytes<Value: BitwiseCopyable>(_ value: Value) -> [Int: UInt8
         #expect(MemoryLayout<EpollEvent>.offset(of: \._padding4) == 4)
         #expect(MemoryLayout<EpollEvent>.offset(of: \.data) == 8)
     }
+
+    @Test func unionMembersOfEpollEvent() {
+        do {
+            var value = EpollEvent()
+            value.fd = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.fd == ~0)
+        }
+        do {
+            var value = EpollEvent()
+            value.u32 = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.u32 == ~0)
+        }
+    }
 }
 #elseif arch(loongarch64)
 
@@ -609,6 +866,21 @@ private func nonZeroBytes<Value: BitwiseCopyable>(_ value: Value) -> [Int: UInt8
         #expect(MemoryLayout<EpollEvent>.offset(of: \.events) == 0)
         #expect(MemoryLayout<EpollEvent>.offset(of: \._padding4) == 4)
         #expect(MemoryLayout<EpollEvent>.offset(of: \.data) == 8)
+    }
+
+    @Test func unionMembersOfEpollEvent() {
+        do {
+            var value = EpollEvent()
+            value.fd = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.fd == ~0)
+        }
+        do {
+            var value = EpollEvent()
+            value.u32 = ~0
+            #expect(nonZeroBytes(value) == [8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff])
+            #expect(value.u32 == ~0)
+        }
     }
 }
 #else

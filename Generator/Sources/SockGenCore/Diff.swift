@@ -58,17 +58,20 @@ public struct KernelDiff {
             if old.size != new.size || old.alignment != new.alignment {
                 out += "  size \(old.size) -> \(new.size) bytes, alignment \(old.alignment) -> \(new.alignment)\n"
             }
-            let oldFields = Dictionary(old.fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            let newFields = Dictionary(new.fields.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            for field in new.fields where oldFields[field.name] == nil {
-                out += "  + \(describe(field))\n"
+            // Members of anonymous unions are compared by their own names
+            // (they all share the union's empty name).
+            let oldEntries = entries(old), newEntries = entries(new)
+            let oldFields = Dictionary(oldEntries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let newFields = Dictionary(newEntries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for entry in newEntries where oldFields[entry.name] == nil {
+                out += "  + \(entry.text)\n"
             }
-            for field in old.fields where newFields[field.name] == nil {
-                out += "  - \(describe(field))\n"
+            for entry in oldEntries where newFields[entry.name] == nil {
+                out += "  - \(entry.text)\n"
             }
-            for field in new.fields {
-                guard let previous = oldFields[field.name], previous != field else { continue }
-                out += "  ~ \(describe(previous)) -> \(describe(field))\n"
+            for entry in newEntries {
+                guard let previous = oldFields[entry.name], previous.identity != entry.identity else { continue }
+                out += "  ~ \(previous.text) -> \(entry.text)\n"
             }
         }
 
@@ -82,6 +85,20 @@ public struct KernelDiff {
         }
         if sections == 0 { out += "\nno differences in the constants, structures and options of the specs\n" }
         return out
+    }
+
+    /// The fields of `record` as the diff compares them: by name, with the
+    /// members of anonymous unions in place of the unions.
+    func entries(_ record: Record) -> [(name: String, text: String, identity: String)] {
+        record.fields.flatMap { field -> [(name: String, text: String, identity: String)] in
+            if field.name.isEmpty, case .union(_, _, let members) = field.type {
+                return members.filter { !$0.name.isEmpty }.map { member in
+                    let text = "\(member.name) (byte \(field.bitOffset / 8 + member.byteOffset), \(member.size) bytes, in an anonymous union)"
+                    return (member.name, text, text + "\(member.type)")
+                }
+            }
+            return [(field.name, describe(field), describe(field) + "\(field.type)")]
+        }
     }
 
     func describe(_ field: Field) -> String {

@@ -285,6 +285,11 @@ public struct Emitter {
                 out += "    @inlinable\n    public var \(identifier(field)): \(type) {\n"
                 out += "        get { _sockgenLoadUnaligned(\(storage), as: \(type).self) }\n"
                 out += "        set { _sockgenStoreUnaligned(&\(storage), newValue) }\n    }\n"
+            case .unionPart(let member, let type, let storage, let offset, let absolute, let size, _):
+                out += "    /// The union member `\(member)` of `\(storage)`: \(size) bytes at byte \(absolute) (\(offset) into the union), viewing the same bytes.\n"
+                out += "    @inlinable\n    public var \(identifier(member)): \(type) {\n"
+                out += "        get { _sockgenLoadPart(\(storage), offset: \(offset), as: \(type).self) }\n"
+                out += "        set { _sockgenStorePart(&\(storage), newValue, offset: \(offset)) }\n    }\n"
             case .unionMember(let member, let type, let storage, let storageType):
                 out += "    /// The union member `\(member)` of `\(storage)`, viewing the same bytes.\n"
                 out += "    @inlinable\n    public var \(identifier(member)): \(type) {\n"
@@ -535,6 +540,25 @@ public struct Emitter {
                 return (field, width, absolute, signed, type)
             }
             return nil
+        }
+        let parts = layout.computed.compactMap { property -> (String, Int, Int)? in
+            if case .unionPart(let member, _, _, _, let absolute, let size, true) = property { return (member, absolute, size) }
+            return nil
+        }
+        if !parts.isEmpty {
+            // Each scalar union member, set to all ones alone, covers exactly
+            // its bytes at clang's offset.
+            out += "\n    @Test func unionMembersOf\(name)() {\n"
+            for (member, absolute, size) in parts {
+                let expected = (absolute..<(absolute + size)).map { "\($0): 0xff" }.joined(separator: ", ")
+                out += "        do {\n"
+                out += "            var value = \(name)()\n"
+                out += "            value.\(identifier(member)) = ~0\n"
+                out += "            #expect(nonZeroBytes(value) == [\(expected)])\n"
+                out += "            #expect(value.\(identifier(member)) == ~0)\n"
+                out += "        }\n"
+            }
+            out += "    }\n"
         }
         if !bitfields.isEmpty {
             out += "\n    @Test func bitfieldsOf\(name)() {\n"

@@ -70,6 +70,16 @@ public struct UnionMember: Sendable, Hashable, Codable {
     public var name: String
     public var type: FieldType
     public var size: Int
+    /// Byte offset inside the union: non-zero for the fields of an anonymous
+    /// structure inside the union (`union { u64 a; struct { u32 b, c; }; }`),
+    /// nil for 0 (so models written before offsets existed still decode).
+    public var offset: Int? = nil
+
+    /// The byte offset inside the union.
+    public var byteOffset: Int { offset ?? 0 }
+    /// A zero-length or flexible array inside the union (`T name[0]`, `T name[]`,
+    /// `__DECLARE_FLEX_ARRAY`): it takes no space and is not mirrored.
+    public var isFlexible: Bool { size == 0 }
 }
 
 /// One field of a structure.

@@ -238,6 +238,10 @@ public struct HeaderParser: Sendable {
                 do throws(GeneratorError) {
                     let converted = try self.fieldType(fieldType, context: "\(name).\(anonymous ? "(anonymous union)" : fieldName)")
                     let width = clang_Cursor_isBitField(field) != 0 ? Int(clang_getFieldDeclBitWidth(field)) : nil
+                    // A flexible array inside an anonymous union is the parent's.
+                    if anonymous, case .union(_, _, let members) = converted {
+                        flexible += members.filter(\.isFlexible).map(\.name)
+                    }
                     fields.append(Field(name: fieldName, type: converted, bitOffset: offset,
                                         size: Int(clang_Type_getSizeOf(fieldType)), alignment: Int(clang_Type_getAlignOf(fieldType)),
                                         bitWidth: width))
@@ -264,16 +268,41 @@ public struct HeaderParser: Sendable {
         case CXType_Record:
             let declaration = clang_getTypeDeclaration(type)
             if declaration.kind == CXCursor_UnionDecl {
+                // Members of the union; the fields of an anonymous structure
+                // inside it are members too, at their offset in the union (as
+                // C reaches them). Flexible and zero-length arrays (including
+                // `__DECLARE_FLEX_ARRAY`'s empty structure + `T name[]`) are
+                // members of size 0; empty structures are dropped.
                 var members: [UnionMember] = []
                 var failure: GeneratorError?
-                visitFields(type) { member in
-                    let memberType = clang_getCanonicalType(clang_getCursorType(member))
-                    do throws(GeneratorError) {
-                        members.append(UnionMember(name: spelling(member),
-                                                   type: try fieldType(memberType, context: context + "." + spelling(member)),
-                                                   size: Int(clang_Type_getSizeOf(memberType))))
-                    } catch { failure = error }
+                func collect(_ container: CXType, base: Int) {
+                    visitFields(container) { member in
+                        guard failure == nil else { return }
+                        let memberType = clang_getCanonicalType(clang_getCursorType(member))
+                        let memberDeclaration = clang_getTypeDeclaration(memberType)
+                        let offset = base + Int(clang_Cursor_getOffsetOfField(member)) / 8
+                        if memberType.kind == CXType_Record && clang_Cursor_isAnonymousRecordDecl(memberDeclaration) != 0
+                            && memberDeclaration.kind == CXCursor_StructDecl {
+                            collect(memberType, base: offset)
+                            return
+                        }
+                        if memberType.kind == CXType_Record && clang_Type_getSizeOf(memberType) == 0 { return }
+                        let memberName = spelling(member)
+                        do throws(GeneratorError) {
+                            let converted: FieldType
+                            if memberType.kind == CXType_IncompleteArray {
+                                let element = clang_getCanonicalType(clang_getArrayElementType(memberType))
+                                converted = .array(try fieldType(element, context: context + "." + memberName), count: 0)
+                            } else {
+                                converted = try fieldType(memberType, context: context + "." + memberName)
+                            }
+                            let size = memberType.kind == CXType_IncompleteArray ? 0 : Int(clang_Type_getSizeOf(memberType))
+                            members.append(UnionMember(name: memberName, type: converted, size: size,
+                                                       offset: offset == 0 ? nil : offset))
+                        } catch { failure = error }
+                    }
                 }
+                collect(type, base: 0)
                 if let failure { throw failure }
                 return .union(size: Int(clang_Type_getSizeOf(type)), alignment: Int(clang_Type_getAlignOf(type)), members: members)
             }

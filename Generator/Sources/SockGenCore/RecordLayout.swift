@@ -23,6 +23,12 @@ enum ComputedProperty: Equatable {
     case unaligned(name: String, swiftType: String, storage: String, offset: Int)
     /// A member of a union, reinterpreting the union's storage.
     case unionMember(name: String, swiftType: String, storage: String, storageType: String)
+    /// A union member smaller than the union or not at its start (a field of
+    /// an anonymous structure inside the union, or a narrower scalar): read
+    /// and written at `offset` bytes into the union's storage, which starts
+    /// at `absoluteOffset` in the structure.
+    case unionPart(name: String, swiftType: String, storage: String, offset: Int, absoluteOffset: Int,
+                   size: Int, isInteger: Bool)
 }
 
 /// The Swift layout of one C structure for one architecture.
@@ -173,10 +179,18 @@ func planLayout(_ record: Record, swiftName: String, namer: TypeNamer,
             stored.append(StoredProperty(name: storageName, swiftType: swiftType, zero: namer.zero(field.type),
                                          offset: offset, alignment: field.alignment, isStorage: field.name.isEmpty))
             if case .union(_, _, let members) = field.type {
-                for member in members where member.size == field.size && !member.name.isEmpty {
+                for member in members where !member.isFlexible && !member.name.isEmpty {
                     let memberType = try namer.swiftType(member.type, context: "\(fieldContext).\(member.name)")
-                    computed.append(.unionMember(name: member.name, swiftType: memberType,
-                                                 storage: storageName, storageType: swiftType))
+                    if member.size == field.size && member.byteOffset == 0 {
+                        computed.append(.unionMember(name: member.name, swiftType: memberType,
+                                                     storage: storageName, storageType: swiftType))
+                    } else {
+                        var isInteger = false
+                        if case .integer = member.type { isInteger = true }
+                        computed.append(.unionPart(name: member.name, swiftType: memberType, storage: storageName,
+                                                   offset: member.byteOffset, absoluteOffset: offset + member.byteOffset,
+                                                   size: member.size, isInteger: isInteger))
+                    }
                 }
             }
         }
@@ -199,7 +213,8 @@ func planLayout(_ record: Record, swiftName: String, namer: TypeNamer,
 extension ComputedProperty {
     var name: String {
         switch self {
-        case .bitfield(let name, _, _, _, _, _, _, _), .unaligned(let name, _, _, _), .unionMember(let name, _, _, _): name
+        case .bitfield(let name, _, _, _, _, _, _, _), .unaligned(let name, _, _, _), .unionMember(let name, _, _, _),
+             .unionPart(let name, _, _, _, _, _, _): name
         }
     }
 }

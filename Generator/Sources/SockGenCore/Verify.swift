@@ -48,13 +48,14 @@ public struct Verifier {
             check("_Alignof(\(type)) == \(record.alignment)", "_Alignof(\(type))")
             for field in record.fields where field.bitWidth == nil {
                 // Members of an anonymous union are reached through the parent.
-                var names = [(field.name, field.size)]
+                var names = [(field.name, field.size, 0)]
                 if field.name.isEmpty, case .union(_, _, let members) = field.type {
-                    names = members.filter { !$0.name.isEmpty }.map { ($0.name, $0.size) }
+                    names = members.filter { !$0.name.isEmpty }.map { ($0.name, $0.size, $0.byteOffset) }
                 }
-                for (name, size) in names where !name.isEmpty {
-                    check("offsetof(\(type), \(name)) == \(field.bitOffset / 8)", "offsetof(\(type), \(name))")
-                    check("sizeof(((\(type) *)0)->\(name)) == \(size)", "sizeof \(type).\(name)")
+                for (name, size, inner) in names where !name.isEmpty {
+                    check("offsetof(\(type), \(name)) == \(field.bitOffset / 8 + inner)", "offsetof(\(type), \(name))")
+                    // A flexible array has no size (sizeof of it does not compile).
+                    if size > 0 { check("sizeof(((\(type) *)0)->\(name)) == \(size)", "sizeof \(type).\(name)") }
                 }
             }
         }

@@ -243,9 +243,9 @@ import Testing
         #expect(structs.contains("    /// `d`: a 2-bit field at bit 9 (bits 9..<11 of its storage unit).\n"))
         // Structures come out sorted by C name.
         let order = structs.split(separator: "\n").filter { $0.hasPrefix("public struct ") }.map { $0.split(separator: ":")[0] }
-        #expect(order == ["public struct Al8", "public struct Arrays", "public struct Bits", "public struct FxArg",
-                          "public struct Packed4", "public struct Ptrs", "public struct SAnon", "public struct UAnon",
-                          "public struct UNamed"])
+        #expect(order == ["public struct Al8", "public struct Arrays", "public struct Bits", "public struct FlexTail",
+                          "public struct FxArg", "public struct Packed4", "public struct Ptrs", "public struct SAnon",
+                          "public struct UAnon", "public struct UNamed", "public struct UParts"])
     }
 
     @Test func optionKeys() throws {

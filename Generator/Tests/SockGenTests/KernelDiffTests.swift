@@ -44,6 +44,29 @@ import Testing
         #expect(strict?.contains("required constant KD_ADDED of group [kd] was not found") == true)
     }
 
+    @Test func anonymousUnionMembersAreComparedByName() throws {
+        // io_uring_sqe's shape: members added inside anonymous unions (some in
+        // anonymous structures, at an offset) are reported by their names.
+        let u64 = FieldType.integer(.unsignedLongLong, size: 8), u32 = FieldType.integer(.unsignedInt, size: 4)
+        func record(_ members: [UnionMember]) -> Record {
+            Record(cName: "kd_info", size: 16, alignment: 8,
+                   fields: [Field(name: "a", type: u32, bitOffset: 0, size: 4, alignment: 4, bitWidth: nil),
+                            Field(name: "", type: .union(size: 8, alignment: 8, members: members), bitOffset: 64,
+                                  size: 8, alignment: 8, bitWidth: nil)],
+                   flexibleMembers: [], header: "kd/kd.h")
+        }
+        var before = old, after = old
+        before.records["kd_info"] = record([UnionMember(name: "off", type: u64, size: 8)])
+        after.records["kd_info"] = record([UnionMember(name: "off", type: u64, size: 8),
+                                           UnionMember(name: "cmd_op", type: u32, size: 4),
+                                           UnionMember(name: "pad1", type: u32, size: 4, offset: 4)])
+        let report = KernelDiff(from: before, to: after, fromLabel: "6.1", toLabel: "7.2", specs: specs).report()
+        #expect(report.contains("  + cmd_op (byte 8, 4 bytes, in an anonymous union)\n"))
+        #expect(report.contains("  + pad1 (byte 12, 4 bytes, in an anonymous union)\n"))
+        #expect(!report.contains("off ("))
+        #expect(!report.contains(" ~ "))
+    }
+
     @Test func reportNamesEveryChange() throws {
         let report = KernelDiff(from: old, to: new, fromLabel: "6.1", toLabel: "7.2", specs: specs).report()
         #expect(report == """

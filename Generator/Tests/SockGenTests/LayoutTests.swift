@@ -206,6 +206,49 @@ import Testing
         ])
     }
 
+    // MARK: - Flexible arrays and union members at an offset
+
+    @Test func trailingFlexibleArrayTakesNoSpace() throws {
+        let flex = try record("flex_tail")
+        #expect(flex.size == 16)
+        #expect(flex.fields.map(\.name) == ["data", "res", "flags"])
+        #expect(flex.flexibleMembers == ["extra"])
+        let plan = try layout("flex_tail")
+        #expect(plan.stored.map(\.name) == ["data", "res", "flags"])
+        #expect(plan.flexibleMembers == ["extra"])
+    }
+
+    @Test func unionMembersInsideAnonymousStructuresKeepTheirOffsets() throws {
+        let parts = try record("u_parts")
+        #expect(parts.size == 24)
+        #expect(parts.alignment == 8)
+        #expect(parts.fields.map(\.name) == ["head", "", ""])
+        #expect(parts.fields.map { $0.bitOffset / 8 } == [0, 8, 16])
+        guard case .union(8, 8, let first) = parts.fields[1].type else {
+            Issue.record("the first union is \(parts.fields[1].type)")
+            return
+        }
+        #expect(first.map(\.name) == ["wide", "narrow", "low", "high", "cmd"])
+        #expect(first.map(\.byteOffset) == [0, 0, 0, 4, 0])
+        #expect(first.map(\.size) == [8, 2, 4, 4, 0])
+        // The empty structure of __DECLARE_FLEX_ARRAY is dropped; the arrays
+        // of size 0 are the structure's flexible members.
+        #expect(parts.flexibleMembers == ["cmd", "items"])
+
+        let plan = try layout("u_parts")
+        #expect(plan.stored.map(\.name) == ["head", "_padding4", "_anonymous8", "_anonymous16"])
+        #expect(plan.computed.contains(.unionMember(name: "wide", swiftType: "UInt64", storage: "_anonymous8",
+                                                    storageType: "InlineArray<1, UInt64>")))
+        #expect(plan.computed.contains(.unionPart(name: "narrow", swiftType: "UInt16", storage: "_anonymous8",
+                                                  offset: 0, absoluteOffset: 8, size: 2, isInteger: true)))
+        #expect(plan.computed.contains(.unionPart(name: "high", swiftType: "UInt32", storage: "_anonymous8",
+                                                  offset: 4, absoluteOffset: 12, size: 4, isInteger: true)))
+        #expect(plan.computed.contains(.unionPart(name: "tail", swiftType: "UInt16", storage: "_anonymous16",
+                                                  offset: 2, absoluteOffset: 18, size: 2, isInteger: true)))
+        #expect(!plan.computed.map(\.name).contains("cmd"))
+        #expect(!plan.computed.map(\.name).contains("items"))
+    }
+
     @Test func anonymousStructMembersAreFlattened() throws {
         let anonymous = try record("s_anon")
         #expect(anonymous.size == 16)

@@ -184,6 +184,8 @@ struct SpecTexts {
         bits         Bits         fix    Bitfields.
         u_named      UNamed       fix    A named union field.
         u_anon       UAnon        fix    An unnamed union member.
+        u_parts      UParts       fix    Union members inside anonymous structures, narrower scalars, flexible arrays.
+        flex_tail    FlexTail     fix    A trailing flexible array member.
         s_anon       SAnon        fix    An anonymous structure member.
         arrays       Arrays       fix    One- and two-dimensional arrays.
         al8          Al8          fix    An 8-aligned structure.

@@ -1,5 +1,5 @@
 // The GNU and Linux system calls Swift's Glibc module does not import
-// (accept4, ppoll, sendmmsg, recvmmsg, epoll, eventfd), declared here
+// (accept4, ppoll, sendmmsg, recvmmsg, epoll, eventfd, io_uring), declared here
 // without including any system header (so that this module never re-declares
 // a type Glibc's module owns, such as `struct timespec`: structures travel as
 // `void *`), and defined in
@@ -32,5 +32,15 @@ int csock_eventfd(unsigned int initial, int flags);
 int csock_eventfd_read(int fd, unsigned long long *value);
 /// eventfd_write(3).
 int csock_eventfd_write(int fd, unsigned long long value);
+
+/// io_uring_setup(2) (no C library wrapper: through syscall(2) and the
+/// number from <sys/syscall.h>); `params` points to a `struct io_uring_params`.
+int csock_io_uring_setup(unsigned int entries, void *params);
+/// io_uring_enter(2); `argument` is NULL or a `struct io_uring_getevents_arg`
+/// or signal set of `size` bytes.
+int csock_io_uring_enter(int fd, unsigned int to_submit, unsigned int min_complete, unsigned int flags,
+                         const void *argument, unsigned long size);
+/// io_uring_register(2).
+int csock_io_uring_register(int fd, unsigned int opcode, void *argument, unsigned int count);
 
 #endif

@@ -145,6 +145,13 @@ internal struct SyscallTable: Sendable {
     // `struct mmsghdr`s (`Mmsghdr`).
     var sendmmsg: @Sendable (_ fd: CInt, _ messages: UnsafeMutableRawPointer, _ count: CUnsignedInt, _ flags: CInt) -> CInt
     var recvmmsg: @Sendable (_ fd: CInt, _ messages: UnsafeMutableRawPointer, _ count: CUnsignedInt, _ flags: CInt) -> CInt
+    // io_uring (IOUring/IOUringSyscalls.swift): `params` points to a
+    // `struct io_uring_params`.
+    var ioUringSetup: @Sendable (_ entries: UInt32, _ params: UnsafeMutableRawPointer) -> CInt
+    var ioUringEnter: @Sendable (
+        _ fd: CInt, _ toSubmit: UInt32, _ minComplete: UInt32, _ flags: UInt32, _ arg: UnsafeRawPointer?, _ argSize: Int
+    ) -> CInt
+    var ioUringRegister: @Sendable (_ fd: CInt, _ opcode: UInt32, _ arg: UnsafeMutableRawPointer?, _ count: UInt32) -> CInt
 
     /// The table that calls the C library (what runs when no table is installed).
     static let system = SyscallTable(
@@ -176,7 +183,10 @@ internal struct SyscallTable: Sendable {
         eventfdRead: { csock_eventfd_read($0, $1) },
         eventfdWrite: { csock_eventfd_write($0, $1) },
         sendmmsg: { csock_sendmmsg($0, $1, $2, $3) },
-        recvmmsg: { csock_recvmmsg($0, $1, $2, $3) }
+        recvmmsg: { csock_recvmmsg($0, $1, $2, $3) },
+        ioUringSetup: { systemIOUringSetup($0, $1) },
+        ioUringEnter: { systemIOUringEnter($0, $1, $2, $3, $4, $5) },
+        ioUringRegister: { systemIOUringRegister($0, $1, $2, $3) }
     )
 
     /// Runs `body` with `table` installed process-wide, then restores the
@@ -524,6 +534,44 @@ internal enum Syscall {
     static func eventfdWrite(_ fd: CInt, _ value: UInt64) -> Result<CInt, SockErrno> {
         valueOrErrno {
             dispatch({ $0.eventfdWrite(fd, value) }, { csock_eventfd_write(fd, value) })
+        }
+    }
+
+    // MARK: io_uring
+
+    /// Creates an io_uring with room for `entries` submissions; `params`
+    /// (a `struct io_uring_params`) carries the flags in and the sizes,
+    /// features and mmap offsets out. The corresponding system call is
+    /// `io_uring_setup`.
+    static func ioUringSetup(_ entries: UInt32, _ params: UnsafeMutableRawPointer) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.ioUringSetup(entries, params) }, { systemIOUringSetup(entries, params) })
+        }
+    }
+
+    /// Submits `toSubmit` entries and, with `IORING_ENTER_GETEVENTS`, waits
+    /// for `minComplete` completions. Returns the number submitted. `EINTR`
+    /// is retried (a wait that was interrupted before submitting anything
+    /// submits nothing). The corresponding system call is `io_uring_enter`.
+    static func ioUringEnter(
+        _ fd: CInt, _ toSubmit: UInt32, _ minComplete: UInt32, _ flags: UInt32,
+        _ arg: UnsafeRawPointer? = nil, _ argSize: Int = 0
+    ) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.ioUringEnter(fd, toSubmit, minComplete, flags, arg, argSize) }, {
+                systemIOUringEnter(fd, toSubmit, minComplete, flags, arg, argSize)
+            })
+        }
+    }
+
+    /// Registers resources with, or asks something of, an io_uring
+    /// (`IORING_REGISTER_*`). The corresponding system call is
+    /// `io_uring_register`.
+    static func ioUringRegister(
+        _ fd: CInt, _ opcode: UInt32, _ arg: UnsafeMutableRawPointer?, _ count: UInt32
+    ) -> Result<CInt, SockErrno> {
+        valueOrErrno {
+            dispatch({ $0.ioUringRegister(fd, opcode, arg, count) }, { systemIOUringRegister(fd, opcode, arg, count) })
         }
     }
 }

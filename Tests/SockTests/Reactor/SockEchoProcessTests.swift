@@ -121,11 +121,24 @@ private func openDescriptorCount(of pid: pid_t) -> Int {
     return count - 2  // . and ..
 }
 
+/// The command-line arguments of a test variant: a mode ("poller",
+/// "async"), or "uring" (poller mode on the io_uring backend, skipped with
+/// a reason where io_uring is unusable).
+private func modeArguments(_ variant: String) -> [String] {
+    variant == "uring" ? ["--mode", "poller", "--backend", "uring"] : ["--mode", variant]
+}
+
+/// The variants the tests run: both modes, and io_uring where it is usable.
+private let echoVariants: [String] = {
+    if case .success = ReactorBackendSelection.check() { return ["poller", "async", "uring"] }
+    return ["poller", "async"]
+}()
+
 @Suite("sock-echo as a process", .enabled(if: sockEchoPath() != nil, "sock-echo was not built next to the tests"))
 struct SockEchoProcessTests {
-    @Test("TCP on port 0: logs the port, echoes, survives a reset, SIGTERM exits 0", arguments: ["poller", "async"])
+    @Test("TCP on port 0: logs the port, echoes, survives a reset, SIGTERM exits 0", arguments: echoVariants)
     func tcp(mode: String) throws {
-        let process = try EchoProcess(["--listen", "127.0.0.1:0", "--mode", mode])
+        let process = try EchoProcess(["--listen", "127.0.0.1:0"] + modeArguments(mode))
         let log = process.readLog(until: "listening on")
         let exitOnFailure = { _ = process.terminate(with: SIGKILL) }
         guard let range = log.range(of: "listening on 127.0.0.1:"),
@@ -134,7 +147,7 @@ struct SockEchoProcessTests {
             Issue.record("no port in the log: \(log)")
             return
         }
-        #expect(log.contains("(mode \(mode), 1 thread"))
+        #expect(log.contains("(mode \(mode == "uring" ? "poller" : mode), 1 thread"))
         let address = SockaddrInet4(address: .loopback, port: port)
 
         // A client that resets mid-stream must not disturb the server.
@@ -159,13 +172,13 @@ struct SockEchoProcessTests {
         close(process.stderr)
     }
 
-    @Test("Unix path: echoes, SIGINT exits 0 and removes the path", arguments: ["poller", "async"])
+    @Test("Unix path: echoes, SIGINT exits 0 and removes the path", arguments: echoVariants)
     func unix(mode: String) throws {
         let path = "/tmp/sock-echo-test-\(getpid())-\(mode).sock"
         unlink(path)
-        let process = try EchoProcess(["--unix", path, "--mode", mode, "--threads", "2"])
+        let process = try EchoProcess(["--unix", path, "--threads", "2"] + modeArguments(mode))
         let log = process.readLog(until: "listening on")
-        #expect(log.contains("listening on \(path) (mode \(mode), 2 threads"))
+        #expect(log.contains("listening on \(path) (mode \(mode == "uring" ? "poller" : mode), 2 threads"))
         let conn = try UnixConn.dial(to: SockaddrUnix(path: path), timeout: .seconds(10))
         conn.setDeadline(.after(.seconds(30)))
         let out = TestBytes("hello over unix")
@@ -183,9 +196,9 @@ struct SockEchoProcessTests {
     }
 
     @Test("out of descriptors: says so once, keeps serving, accepts again when connections close",
-          arguments: ["poller", "async"])
+          arguments: echoVariants)
     func outOfDescriptors(mode: String) throws {
-        let process = try EchoProcess(["--listen", "127.0.0.1:0", "--mode", mode])
+        let process = try EchoProcess(["--listen", "127.0.0.1:0"] + modeArguments(mode))
         defer { close(process.stderr) }
         let log = process.readLog(until: "listening on")
         guard let range = log.range(of: "listening on 127.0.0.1:"),

@@ -80,4 +80,37 @@ struct nested_anon {
 	} named_member;
 };
 
+/* A trailing flexible array member (io_uring_cqe's big_cqe[]). */
+struct flex_tail {
+	unsigned long long data;
+	int res;
+	unsigned int flags;
+	unsigned long long extra[];
+};
+
+/* An anonymous union holding narrower scalars, anonymous structures and
+ * flexible arrays, the shapes of io_uring_sqe and io_uring_buf_ring. */
+struct u_parts {
+	unsigned int head;
+	union {
+		unsigned long long wide;
+		unsigned short narrow;
+		struct {
+			unsigned int low;
+			unsigned int high;
+		};
+		unsigned char cmd[0];
+	};
+	union {
+		struct {
+			unsigned short pad;
+			unsigned short tail;
+		};
+		struct {
+			struct { } __empty_items;
+			struct flex_tail items[];
+		};
+	};
+};
+
 #endif
