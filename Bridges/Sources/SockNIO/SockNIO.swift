@@ -59,15 +59,7 @@ extension ServerBootstrap {
     }
 
     private func handingOver(_ descriptor: Descriptor) -> EventLoopFuture<Channel> {
-        let number: CInt
-        do throws(SockError) {
-            number = try descriptor.takeOwnership()
-        } catch {
-            // The bootstrap does not expose its group: the failure is
-            // reported on NIO's shared singleton group.
-            return MultiThreadedEventLoopGroup.singleton.next().makeFailedFuture(error)
-        }
-        return withBoundSocket(number)
+        handOver(descriptor) { withBoundSocket($0) }
     }
 }
 
@@ -104,14 +96,25 @@ extension ClientBootstrap {
     }
 
     private func handingOver(_ descriptor: Descriptor) -> EventLoopFuture<Channel> {
-        let number: CInt
-        do throws(SockError) {
-            number = try descriptor.takeOwnership()
-        } catch {
-            return MultiThreadedEventLoopGroup.singleton.next().makeFailedFuture(error)
-        }
-        return withConnectedSocket(number)
+        handOver(descriptor) { withConnectedSocket($0) }
     }
+}
+
+/// Takes the descriptor number away from Sock and gives it to `adopt` (a
+/// bootstrap's `withBoundSocket` or `withConnectedSocket`), or, when Sock
+/// cannot hand it over, a failed future with the `SockError`. The
+/// bootstraps do not expose their group, so the failure is reported on
+/// NIO's shared singleton group.
+private func handOver(
+    _ descriptor: Descriptor, to adopt: (CInt) -> EventLoopFuture<Channel>
+) -> EventLoopFuture<Channel> {
+    let number: CInt
+    do throws(SockError) {
+        number = try descriptor.takeOwnership()
+    } catch {
+        return MultiThreadedEventLoopGroup.singleton.next().makeFailedFuture(error)
+    }
+    return adopt(number)
 }
 
 // MARK: - Addresses
