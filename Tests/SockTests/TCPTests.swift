@@ -301,7 +301,7 @@ struct TCPTests {
                 wrote += count
             }
             sleep(nanoseconds: 50_000_000)
-            filled = wrote == 0 && (try client.write(buffer.bytes).isWouldBlock)
+            if wrote == 0 { filled = try client.write(buffer.bytes).isWouldBlock }
         }
         #expect(filled)
         client.setWriteDeadline(.after(.milliseconds(20)))
