@@ -1,4 +1,8 @@
-// swift-tools-version:6.1
+// swift-tools-version:5.4
+// (5.4, not newer: from 5.5 on SwiftPM renames an executable's entry point
+// and links with --defsym main=<module>_main, which fails for targets that
+// have no main of their own — libFuzzer provides it.)
+//
 // libFuzzer targets for Sock: a package of its own, so that the library's
 // normal build and test build gain nothing. Built and run by `make fuzz`
 // (scripts/fuzz.sh) with `-sanitize=fuzzer,address`, which instruments Sock

@@ -26,6 +26,9 @@
 # As root, missing packages are installed (apt-get, and pip into a venv);
 # otherwise the commands to run are printed and the script fails.
 set -euo pipefail
+# The whole script is one block, read before it runs: editing this file
+# while a long VM run is under way must not change what the running copy does.
+{
 cd "$(dirname "$0")/.."
 project=$(pwd)
 
@@ -194,3 +197,5 @@ if (( failed )); then
     die "FAILED ($runs of $REPEAT runs finished on $(cat "$OUT_DIR/kernel"); logs in $OUT_DIR)"
 fi
 say "PASSED: $REPEAT of $REPEAT runs on Linux $(cat "$OUT_DIR/kernel"), no failure, no SCTP test skipped"
+exit 0
+}

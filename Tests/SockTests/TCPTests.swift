@@ -289,9 +289,19 @@ struct TCPTests {
 
         try client.setOption(.sendBufferSize, to: 4096)
         try server.setOption(.receiveBufferSize, to: 4096)
+        // Fill until the buffers stay full: on loopback, segments still in
+        // flight when write first reports would-block are then delivered and
+        // acknowledged, freeing send space (on a slow CPU within the 20 ms
+        // below). Full means a write still would block after a pause.
         var filled = false
-        for _ in 0..<10_000 where !filled {
-            filled = try client.write(buffer.bytes).isWouldBlock
+        for _ in 0..<100 where !filled {
+            var wrote = 0
+            for _ in 0..<10_000 {
+                guard case .completed(let count) = try client.write(buffer.bytes) else { break }
+                wrote += count
+            }
+            sleep(nanoseconds: 50_000_000)
+            if wrote == 0 { filled = try client.write(buffer.bytes).isWouldBlock }
         }
         #expect(filled)
         client.setWriteDeadline(.after(.milliseconds(20)))
