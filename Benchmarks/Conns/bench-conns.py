@@ -36,7 +36,7 @@ ROOT = os.path.dirname(BENCH)                 # the repository
 OUT = os.path.join(BENCH, ".build", "conns")  # built binaries (ignored by git)
 HOST = "127.0.0.1"
 
-ALL_IMPLS = ["c-epoll", "sock-poller", "sock-async", "nio", "nio-async", "flyingsocks", "go", "tokio", "c-uring"]
+ALL_IMPLS = ["c-epoll", "sock-poller", "sock-async", "nio", "nio-async", "flyingsocks", "go", "tokio", "c-uring", "sock-uring"]
 DEFAULT_IMPLS = ALL_IMPLS
 
 STARTED = []  # every Popen we started (each in its own process group)
@@ -157,7 +157,7 @@ def build(impls, swift):
             reason = f"swift build --product {product} failed: " + text.strip()[-400:]
             for n in (("nio", "nio-async") if product == "conns-nio" else ("flyingsocks",)):
                 skipped[n] = reason
-    if "sock-poller" in impls or "sock-async" in impls:
+    if "sock-poller" in impls or "sock-async" in impls or "sock-uring" in impls:
         reason = None
         if os.environ.get("SOCK_ECHO"):
             if not os.access(os.environ["SOCK_ECHO"], os.X_OK):
@@ -170,7 +170,7 @@ def build(impls, swift):
             if not ok:
                 reason = "swift build --product sock-echo failed: " + text.strip()[-400:]
         if reason:
-            skipped["sock-poller"] = skipped["sock-async"] = reason
+            skipped["sock-poller"] = skipped["sock-async"] = skipped["sock-uring"] = reason
     return skipped
 
 
@@ -184,11 +184,13 @@ def server_command(impl, port):
         return [os.path.join(OUT, "c-epoll"), "--host", HOST, "--port", str(port)], {}, True
     if impl == "c-uring":
         return [os.path.join(OUT, "c-uring"), "--host", HOST, "--port", str(port)], {}, True
-    if impl in ("sock-poller", "sock-async"):
-        mode = impl.split("-")[1]
+    if impl in ("sock-poller", "sock-async", "sock-uring"):
+        # sock-uring: sock-echo's io_uring completion engine (issue 16).
+        mode, backend = {"sock-poller": ("poller", "epoll"), "sock-async": ("async", "epoll"),
+                         "sock-uring": ("poller", "uring")}[impl]
         binary = os.environ.get("SOCK_ECHO") or os.path.join(ROOT, ".build", "release", "sock-echo")
         return ([binary, "--listen", f"{HOST}:{port}",
-                 "--threads", "1", "--mode", mode], {}, True)
+                 "--threads", "1", "--mode", mode, "--backend", backend], {}, True)
     if impl in ("nio", "nio-async"):
         return [swift_bin("conns-nio"), "--mode", impl, "--host", HOST, "--port", str(port)], {}, True
     if impl == "flyingsocks":
@@ -635,6 +637,12 @@ def targets(results, conns_list, sizes):
     check("`sock-poller` mallocs/req = 0", "sock-poller", zero_mallocs("sock-poller"), lambda x: f"{x:.3f}")
     check("`sock-async` mallocs/req = 0 (else: say what allocates)", "sock-async", zero_mallocs("sock-async"),
           lambda x: f"{x:.3f}")
+    # Issue 16's targets for the io_uring engine, against the C io_uring echo.
+    check("`sock-uring` rps ≥ 0.95× `c-uring`", "sock-uring", rel("sock-uring", "c-uring", "rps", 0.95, True),
+          lambda x: f"{x:.2f}×", lower_is_worse=True)
+    check("`sock-uring` server CPU/req ≤ 1.1× `c-uring`", "sock-uring",
+          rel("sock-uring", "c-uring", "server_cpu_us_per_req", 1.1), lambda x: f"{x:.2f}×")
+    check("`sock-uring` mallocs/req = 0", "sock-uring", zero_mallocs("sock-uring"), lambda x: f"{x:.3f}")
     lo, hi = min(conns_list), max(conns_list)
     for impl, bound in (("sock-poller", 1.0), ("sock-async", 3.0)):
         def growth(c, s, impl=impl, bound=bound):
