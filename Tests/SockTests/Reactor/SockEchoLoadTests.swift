@@ -405,8 +405,9 @@ struct SockEchoLoadTests {
         defer { for fd in held { resetClose(fd) } }
 
         // Fresh connections are still served, half-close included.
+        // (5 s on io_uring, where they currently starve: see below.)
         let during = runEchoLoad(port: server.port, connections: 10, bytesPerConnection: 256 * 1024,
-                                 threads: 1, within: 30)
+                                 threads: 1, within: mode == "uring" ? 5 : 30)
         let servedDuring = {
             #expect(during.failures.isEmpty, "\(during.failures)")
             #expect(during.verified == 10, "fresh connections echoed while peers stall and flood")
