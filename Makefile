@@ -2,6 +2,7 @@
 #   make generate   regenerate Sources/SockBindings and Sources/Sock/Generated from the pinned headers
 #   make test       build and run every test (library and generator)
 #   make test-bridges  build and test Bridges/ (SockNIO, SockSystem)
+#   make test-load  the long form of the sock-echo load and fault tests (SOCK_LOAD_LONG=1)
 #   make bench      build Benchmarks/ in release and print one table: Sock vs C vs SwiftNIO
 #   make test-kernels  the library tests in a VM on Debian 12's Linux 6.1 (REPEAT=N runs)
 #   make test-sanitizers  the library tests under AddressSanitizer (+ leaks) and ThreadSanitizer
@@ -22,7 +23,7 @@ define llvm_flags
 -Xcc -I$$llvm/include -Xlinker -L$$llvm/lib -Xlinker -rpath -Xlinker $$llvm/lib
 endef
 
-.PHONY: all generate test test-library test-examples test-bridges check-parity test-generator deps headers sock-gen check-generated kernel-diff bench bench-conns docs test-kernels test-sanitizers fuzz clean
+.PHONY: all generate test test-library test-examples test-bridges test-load check-parity test-generator deps headers sock-gen check-generated kernel-diff bench bench-conns docs test-kernels test-sanitizers fuzz clean
 
 all: test
 
@@ -94,6 +95,14 @@ test-examples:
 # library's test build stay free of NIO. Run by .ci/run after `make test`.
 test-bridges:
 	cd Bridges && $(SWIFT) build --build-tests && $(SWIFT) test --skip-build
+
+# The long form of the sock-echo load and fault tests
+# (Tests/SockTests/Reactor/SockEchoLoadTests.swift; `make test` runs the short
+# form): 1,000 connections echoing 1 GiB, 64 resetting/stalling/flooding
+# peers, 100,000 connect/accept/close cycles, in each mode and backend. Uses
+# the test build of `make test`. Run by .ci/run after `make test`.
+test-load:
+	SOCK_LOAD_LONG=1 SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 $(SWIFT) test --skip-build --filter SockEchoLoad
 
 # Every Swift symbol the Go parity table (a DocC article) names must exist in
 # the public symbol graph of Sock and SockBindings.

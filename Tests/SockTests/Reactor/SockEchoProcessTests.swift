@@ -8,7 +8,7 @@ import SockBindings
 import Testing
 
 /// The sock-echo executable next to the test bundle, if it was built.
-private func sockEchoPath() -> String? {
+func sockEchoPath() -> String? {
     var buffer = [CChar](repeating: 0, count: 4096)
     let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard length > 0 else { return nil }
@@ -20,7 +20,7 @@ private func sockEchoPath() -> String? {
 }
 
 /// A running sock-echo with its stderr on a pipe.
-private struct EchoProcess {
+struct EchoProcess {
     let pid: pid_t
     let stderr: CInt
 
@@ -113,7 +113,7 @@ private func setDescriptorLimit(of pid: pid_t, to limit: rlim_t) -> Bool {
 }
 
 /// The number of descriptors `pid` has open.
-private func openDescriptorCount(of pid: pid_t) -> Int {
+func openDescriptorCount(of pid: pid_t) -> Int {
     guard let directory = opendir("/proc/\(pid)/fd") else { return -1 }
     defer { closedir(directory) }
     var count = 0
@@ -124,12 +124,12 @@ private func openDescriptorCount(of pid: pid_t) -> Int {
 /// The command-line arguments of a test variant: a mode ("poller",
 /// "async"), or "uring" (poller mode on the io_uring backend, skipped with
 /// a reason where io_uring is unusable).
-private func modeArguments(_ variant: String) -> [String] {
+func modeArguments(_ variant: String) -> [String] {
     variant == "uring" ? ["--mode", "poller", "--backend", "uring"] : ["--mode", variant]
 }
 
 /// The variants the tests run: both modes, and io_uring where it is usable.
-private let echoVariants: [String] = {
+let echoVariants: [String] = {
     if case .success = ReactorBackendSelection.check() { return ["poller", "async", "uring"] }
     return ["poller", "async"]
 }()
