@@ -14,7 +14,7 @@ extension Conn {
     /// The corresponding C function is `send`.
     @inlinable
     public func write(_ bytes: RawSpan) throws(SockError) -> IOResult<Int> {
-        try bytes.withUnsafeBytes { buffer throws(SockError) in try write(buffer) }
+        try bytes.withUnsafeBytes { buffer throws(SockError) in try self.write(buffer) }
     }
 
     /// Writes up to `bytes.count` bytes of a byte collection (`[UInt8]`,
@@ -27,7 +27,7 @@ extension Conn {
     @inlinable
     public func write<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(SockError) -> IOResult<Int> {
         try withContiguousBytes(of: bytes) { buffer in
-            Result { () throws(SockError) in try write(buffer) }
+            Result { () throws(SockError) in try self.write(buffer) }
         }.get()
     }
 

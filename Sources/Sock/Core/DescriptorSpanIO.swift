@@ -19,7 +19,7 @@ extension Descriptor {
         _ bytes: RawSpan, flags: CInt = 0, deadline: Deadline = .none
     ) throws(SockError) -> IOResult<Int> {
         try bytes.withUnsafeBytes { buffer throws(SockError) in
-            try write(buffer, flags: flags, deadline: deadline)
+            try self.write(buffer, flags: flags, deadline: deadline)
         }
     }
 
@@ -75,7 +75,7 @@ extension Descriptor {
     @inlinable
     public func write(all bytes: RawSpan, flags: CInt = 0, deadline: Deadline = .none) throws(SockError) {
         try bytes.withUnsafeBytes { buffer throws(SockError) in
-            try write(all: buffer, flags: flags, deadline: deadline)
+            try self.write(all: buffer, flags: flags, deadline: deadline)
         }
     }
 
@@ -89,7 +89,7 @@ extension Descriptor {
             let rest = UnsafeRawBufferPointer(rebasing: buffer[sent...])
             // With a deadline (here always) a write waits until it sends
             // something, so would-block cannot come back; guard anyway.
-            guard case .completed(let count) = try write(rest, flags: flags, deadline: waiting) else {
+            guard case .completed(let count) = try self.write(rest, flags: flags, deadline: waiting) else {
                 throw .timedOut
             }
             sent += count

@@ -149,7 +149,7 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     public func write(all buffer: UnsafeRawBufferPointer, deadline: Deadline = .never) async throws(SockError) {
         var sent = 0
         while sent < buffer.count {
-            sent += try await write(UnsafeRawBufferPointer(rebasing: buffer[sent...]), deadline: deadline)
+            sent += try await self.write(UnsafeRawBufferPointer(rebasing: buffer[sent...]), deadline: deadline)
         }
     }
 
@@ -177,7 +177,7 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     public func write(all bytes: RawSpan, deadline: Deadline = .never) async throws(SockError) {
         var sent = 0
         while sent < bytes.byteCount {
-            sent += try await write(bytes.extracting(droppingFirst: sent), deadline: deadline)
+            sent += try await self.write(bytes.extracting(droppingFirst: sent), deadline: deadline)
         }
     }
 
@@ -185,7 +185,7 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     ///
     /// The corresponding C function is `send`.
     public func write(all bytes: [UInt8], deadline: Deadline = .never) async throws(SockError) {
-        try await write(all: bytes.span.bytes, deadline: deadline)
+        try await self.write(all: bytes.span.bytes, deadline: deadline)
     }
 
     /// Reads into the start of `bytes`, overwriting them, waiting until some
