@@ -108,10 +108,10 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     ///
     /// - Returns: `buffer.count`.
     /// - Throws: ``SockError/endOfStream`` when the peer ends the stream
-    ///   before `buffer` is full; otherwise as ``read(into:deadline:)``. After
+    ///   before `buffer` is full; otherwise as ``read(into:deadline:)-(UnsafeMutableRawBufferPointer,_)``. After
     ///   a failure the bytes read so far are at the start of `buffer`, but
     ///   their count is not reported (for a datagram socket, use
-    ///   ``read(into:deadline:)``).
+    ///   ``read(into:deadline:)-(UnsafeMutableRawBufferPointer,_)``).
     ///
     /// The corresponding C function is `recv`.
     @discardableResult
@@ -144,7 +144,7 @@ public final class AsyncConnection<Base: Socket>: Sendable {
 
     /// Writes all of `buffer`, waiting for room as often as needed.
     ///
-    /// - Throws: As ``write(_:deadline:)``; on a deadline or cancellation part
+    /// - Throws: As ``write(_:deadline:)-(UnsafeRawBufferPointer,_)``; on a deadline or cancellation part
     ///   of `buffer` may have been sent.
     public func write(all buffer: UnsafeRawBufferPointer, deadline: Deadline = .never) async throws(SockError) {
         var sent = 0
