@@ -151,7 +151,13 @@ struct ExampleToolTests {
           .enabled(if: ExampleTools.canPing(ipv6: false), "raw ICMP sockets need root or CAP_NET_RAW"))
     func pingInterrupted() async throws {
         let started = try ExampleTools.start("sock-ping", ["127.0.0.1", "-c", "50", "-i", "0.1"])
-        try await Task.sleep(for: .milliseconds(450))
+        // Interrupt once the first reply is printed (a fixed delay is too
+        // short on a slow, emulated CPU: with no reply at all ping exits 1).
+        let limit = Date().addingTimeInterval(20)
+        while Date() < limit,
+              !((try? String(contentsOf: started.1, encoding: .utf8))?.contains("bytes from") ?? false) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         started.0.interrupt()
         let run = await ExampleTools.finish(started, timeout: 10)
         #expect(run.status == 0, "stderr: \(run.error)")
