@@ -196,6 +196,7 @@ func ping(
         statistics.rtts.append(rtt)
         let ttl = reply.ttl.map { " ttl=\($0)" } ?? ""
         print("\(reply.icmpBytes) bytes from \(displayName): icmp_seq=\(sequence)\(ttl) time=\(formatDecimal(rtt)) ms")
+        fflush(nil)  // one line per reply as it arrives, also into a pipe or file, as ping does
         return
     }
 }
@@ -232,6 +233,7 @@ func run(_ options: Options) -> ToolExit {
     let identifier = UInt16(truncatingIfNeeded: getpid())
     let display = hostText(target)
     print("PING \(options.host) (\(display)): \(dataLength) data bytes")
+    fflush(nil)
     var statistics = Statistics()
     let clock = ContinuousClock()
     signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
@@ -253,6 +255,7 @@ func run(_ options: Options) -> ToolExit {
                 break
             } else if error.code == .timedOut {
                 print("no reply for icmp_seq=\(sequence) within \(formatDecimal(milliseconds(options.timeout), decimals: 0)) ms")
+                fflush(nil)
             } else {
                 fflush(nil)
                 printError("\(tool): icmp_seq=\(sequence): \(error)")
