@@ -20,6 +20,8 @@
 #   VM_MEMORY     default 3G;  VM_CPUS  default 2
 #   VNG_VENV      where virtme-ng is installed when it is not on PATH
 #                 (default /opt/sock-virtme-ng)
+#   RUN_TIMEOUT   seconds one run of the suite may take before it is stopped
+#                 and reported with the tests it was in (default 900)
 #   OUT_DIR       where the VM writes its results (default .build-kernels/out)
 #   SWIFT         the swift driver (default swift)
 #
@@ -35,6 +37,7 @@ project=$(pwd)
 REPEAT="${REPEAT:-1}"
 VM_MEMORY="${VM_MEMORY:-3G}"
 VM_CPUS="${VM_CPUS:-2}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-900}"
 VNG_VENV="${VNG_VENV:-/opt/sock-virtme-ng}"
 VNG_VERSION=1.42
 OUT_DIR="${OUT_DIR:-$project/.build-kernels/out}"
@@ -127,7 +130,9 @@ modprobe sctp >"\$out/modprobe.log" 2>&1; echo \$? >"\$out/modprobe.rc"
 i=1
 while [ \$i -le $REPEAT ]; do
     start=\$(date +%s)
-    '$SWIFT' test --skip-build >"\$out/run-\$i.log" 2>&1
+    # Line-buffered output (stdbuf), so that a run that hangs shows which
+    # test it was in; a run that does not end within RUN_TIMEOUT is stopped.
+    timeout -k 10 $RUN_TIMEOUT stdbuf -oL -eL '$SWIFT' test --skip-build >"\$out/run-\$i.log" 2>&1
     echo \$? >"\$out/run-\$i.rc"
     echo \$(( \$(date +%s) - start )) >"\$out/run-\$i.seconds"
     i=\$((i + 1))
@@ -137,7 +142,7 @@ EOF
 chmod +x "$OUT_DIR/inner.sh"
 
 # Boot ~10-60 s, a run ~75-120 s under emulation; allow generously.
-timeout_seconds=$(( 600 + REPEAT * 600 ))
+timeout_seconds=$(( 300 + REPEAT * (RUN_TIMEOUT + 30) ))
 say "booting $(basename "$kernel") (QEMU, no KVM, $VM_CPUS CPUs, $VM_MEMORY) for $REPEAT run(s) of the suite"
 vm_start=$(date +%s)
 set +e
@@ -158,12 +163,39 @@ if [[ "$(cat "$OUT_DIR/modprobe.rc")" != 0 ]]; then
     die "modprobe sctp failed in the VM"
 fi
 
+# Tests (and test cases) that started in a log but never ended: where a
+# run that hung or crashed was.
+unfinished() {
+    python3 - "$1" <<'PY' >&2 || true
+import re, sys
+started, ended = {}, set()
+for line in open(sys.argv[1], errors="replace"):
+    line = line.rstrip("\n")
+    if " case passing " in line or line.endswith("Test run started."):
+        continue
+    m = re.match(r"^\S+ Test (.*) started\.$", line)
+    if m:
+        started.setdefault(m.group(1), line)
+        continue
+    m = re.match(r"^\S+ Test (.*?)( with \d+ test cases?)? (passed|failed|skipped)", line)
+    if m:
+        ended.add(m.group(1))
+left = [name for name in started if name not in ended]
+for name in left[:20]:
+    print("test-kernels:   still running:", name[:300])
+PY
+}
+
 failed=0
 runs=0
 for (( i = 1; i <= REPEAT; i++ )); do
     log="$OUT_DIR/run-$i.log"
     if [[ ! -f "$OUT_DIR/run-$i.rc" ]]; then
         say "run $i/$REPEAT: did not finish (VM exit $vm_rc; timeout ${timeout_seconds}s)"
+        if [[ -f "$log" ]]; then
+            tail -n 5 "$log" >&2
+            unfinished "$log"
+        fi
         failed=1
         continue
     fi
@@ -182,6 +214,8 @@ for (( i = 1; i <= REPEAT; i++ )); do
         grep -E '^. Test .* recorded an issue' "$log" | head -n 20 >&2 || true
         [[ -n "$failing" ]] && say "failing tests: $(tr '\n' ' ' <<<"$failing")"
         [[ -z "$summary" ]] && tail -n 20 "$log" >&2
+        [[ "$rc" == 124 || "$rc" == 137 ]] && say "run $i/$REPEAT: stopped after RUN_TIMEOUT=${RUN_TIMEOUT}s"
+        unfinished "$log"
     fi
     if (( sctp_skipped > 0 )); then
         failed=1

@@ -41,10 +41,12 @@ struct Options {
           --mode poller|async  poller: edge-triggered epoll loop, connection state in a slab;
                                async: a task per connection on the reactor's executor [poller]
           --backend epoll|uring|auto
-                               epoll: readiness; uring: io_uring completions (multishot accept
-                               and receive, a provided buffer ring; poller mode), failing with
-                               the cause where io_uring is unusable; auto: io_uring when usable
-                               (poller mode), otherwise epoll with the reason logged [epoll]
+                               epoll: readiness; uring: io_uring completions (poller mode:
+                               multishot accept and receive into a provided buffer ring; async
+                               mode: the reactor's io_uring backend, a receive and a send per
+                               task), failing with the cause where io_uring is unusable;
+                               auto: io_uring when usable, otherwise epoll with the reason
+                               logged [epoll]
           --help               this text
 
         Logs to stderr. SIGINT/SIGTERM close the listeners and connections and exit 0.

@@ -1,4 +1,5 @@
-// sock-echo: an echo server on Sock's reactor, in two modes (poller, async).
+// sock-echo: an echo server on Sock's reactor, in two modes (poller, async),
+// on epoll or io_uring (--backend).
 // See Options.swift for the command line.
 #if canImport(Glibc)
 import Glibc
@@ -56,10 +57,6 @@ let useUring: Bool = {
     case .epoll:
         return false
     case .uring:
-        if options.mode == .async {
-            log("--backend uring: the async mode runs on epoll until the reactor has its completion backend; use --mode poller")
-            exit(2)
-        }
         if case .failure(let reason) = ReactorBackendSelection.check() {
             log("--backend uring: \(reason)")
             exit(1)
@@ -67,10 +64,6 @@ let useUring: Bool = {
         log("backend io_uring")
         return true
     case .auto:
-        if options.mode == .async {
-            log("backend epoll (auto: the async mode has no io_uring backend yet)")
-            return false
-        }
         if case .failure(let reason) = ReactorBackendSelection.check() {
             log("backend epoll (auto: \(reason))")
             return false
@@ -98,7 +91,7 @@ do {
         }
     case .async:
         for listener in listeners {
-            let reactor = try Reactor()
+            let reactor = try Reactor(backend: useUring ? .ioUring : .epoll)
             let server = AsyncServer(listener: listener, reactor: reactor)
             try server.start()
             stops.append { server.stop() }

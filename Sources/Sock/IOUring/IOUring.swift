@@ -208,11 +208,16 @@ internal final class IOUring {
 
     /// Publishes and submits the prepared entries and waits for at least
     /// `minimum` completions (0: do not wait). Returns the number submitted.
+    ///
+    /// `flushingOverflow` enters the kernel with `IORING_ENTER_GETEVENTS`
+    /// even when nothing is to be submitted or awaited: the kernel then
+    /// posts the completions it kept back while the completion queue was
+    /// full (`IORING_SQ_CQ_OVERFLOW`).
     @discardableResult
-    func submit(waitingFor minimum: UInt32 = 0) throws(SockErrno) -> Int {
+    func submit(waitingFor minimum: UInt32 = 0, flushingOverflow: Bool = false) throws(SockErrno) -> Int {
         let count = flush()
-        let flags: UInt32 = minimum > 0 ? SockBindings.IORING_ENTER_GETEVENTS : 0
-        if count == 0 && minimum == 0 { return 0 }
+        let flags: UInt32 = minimum > 0 || flushingOverflow ? SockBindings.IORING_ENTER_GETEVENTS : 0
+        if count == 0 && minimum == 0 && !flushingOverflow { return 0 }
         switch Syscall.ioUringEnter(fd, count, minimum, flags) {
         case .success(let submitted):
             unsubmitted &-= min(UInt32(submitted), unsubmitted)

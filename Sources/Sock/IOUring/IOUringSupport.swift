@@ -35,13 +35,14 @@ public struct IOUringSupport: Hashable, Sendable {
     public func has(feature: UInt32) -> Bool { features & feature != 0 }
 
     /// The operations a completion reactor needs: accept, receive, send,
-    /// connect, close, timeouts and cancellation (with multishot accept and
+    /// connect, close, timeouts, cancellation and poll (with multishot accept and
     /// receive and provided buffer rings, which the probe cannot show: they
     /// are flags of accept and receive, present since Linux 5.19/6.0).
     public static let reactorOperations: [CInt] = [
         SockBindings.IORING_OP_NOP, SockBindings.IORING_OP_ACCEPT, SockBindings.IORING_OP_RECV,
         SockBindings.IORING_OP_SEND, SockBindings.IORING_OP_CONNECT, SockBindings.IORING_OP_CLOSE,
         SockBindings.IORING_OP_TIMEOUT, SockBindings.IORING_OP_LINK_TIMEOUT, SockBindings.IORING_OP_ASYNC_CANCEL,
+        SockBindings.IORING_OP_POLL_ADD,
     ]
 
     /// Probes `ring`: the kernel fills one `io_uring_probe_op` per operation.
@@ -164,6 +165,7 @@ internal enum IOUringOperationName {
         case SockBindings.IORING_OP_TIMEOUT: "IORING_OP_TIMEOUT"
         case SockBindings.IORING_OP_LINK_TIMEOUT: "IORING_OP_LINK_TIMEOUT"
         case SockBindings.IORING_OP_ASYNC_CANCEL: "IORING_OP_ASYNC_CANCEL"
+        case SockBindings.IORING_OP_POLL_ADD: "IORING_OP_POLL_ADD"
         default: "IORING_OP_\(opcode)"
         }
     }

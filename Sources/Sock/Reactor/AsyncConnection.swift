@@ -1,27 +1,30 @@
-// Async reads and writes on a reactor: strike first (the same non-blocking
-// system call as the synchronous API), and only on would-block suspend until
-// the poller reports readiness. Deadlines end a wait with `.timedOut`, task
-// cancellation with `.cancelled`; either way the socket stays usable.
+// Async reads and writes on a reactor. With epoll: strike first (the same
+// non-blocking system call as the synchronous API), and only on would-block
+// suspend until the poller reports readiness. With io_uring: reads and
+// writes are submitted to the ring and the task resumes on their
+// completion; other operations strike and wait for readiness with a poll on
+// the ring. Deadlines end an operation with `.timedOut`, task cancellation
+// with `.cancelled`; either way the socket stays usable.
 
 /// Runs `strike` until it completes, suspending on the reactor while it
 /// would block. Shared by connections and listeners.
 @inline(__always)
 internal func reactorOperation<Success>(
-    _ registration: ReactorRegistration, _ direction: WaitDirection, deadline: Deadline,
+    _ channel: ReactorChannel, _ direction: WaitDirection, deadline: Deadline,
     waitFirst: Bool = false,
     _ strike: () throws(SockError) -> IOResult<Success>
 ) async throws(SockError) -> Success {
     var waitFirst = waitFirst
     while true {
         if !waitFirst {
-            registration.clearReadiness(direction)
+            channel.clearReadiness(direction)
             if case .completed(let value) = try strike() {
                 return value
             }
         }
         waitFirst = false
         if deadline.hasPassed { throw .timedOut }
-        switch await registration.wait(for: direction, deadline: deadline) {
+        switch await channel.wait(for: direction, deadline: deadline) {
         case .ready: continue
         case .timedOut: throw .timedOut
         case .cancelled: throw .cancelled
@@ -33,12 +36,16 @@ internal func reactorOperation<Success>(
 /// A connection (TCP, Unix or UDP) whose reads and writes are `async`,
 /// driven by a ``Reactor``.
 ///
-/// Each operation first makes its system call; only when it would block does
-/// the task suspend until the reactor's epoll reports readiness. (One
-/// exception, as in an edge-triggered C server: on a stream, a read that
-/// follows a short read waits for readiness first, unless an event has
+/// On an epoll reactor, each operation first makes its system call; only
+/// when it would block does the task suspend until epoll reports readiness.
+/// (One exception, as in an edge-triggered C server: on a stream, a read
+/// that follows a short read waits for readiness first, unless an event has
 /// arrived since or any event reported a half-close, hang-up or error; an
-/// echo then costs one `recv` and one `send`.) Run the task
+/// echo then costs one `recv` and one `send`.) On an io_uring reactor, reads
+/// and writes are submitted to the ring (`IORING_OP_RECV`,
+/// `IORING_OP_SEND`) and the task resumes on their completion; the buffer
+/// must stay valid until the call returns, which it does only once the
+/// kernel is done with it (also after a deadline or a cancellation). Run the task
 /// on the reactor's executor (`Task(executorPreference: reactor.executor)`)
 /// and it resumes on the reactor thread without a thread hop; in steady state
 /// an operation allocates nothing, suspended or not.
@@ -64,23 +71,24 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     public let base: Base
     /// The reactor that drives this connection.
     public let reactor: Reactor
-    internal let registration: ReactorRegistration
+    internal let channel: ReactorChannel
 
     /// Puts `base` on `reactor` (registers it with the reactor's epoll,
-    /// edge-triggered, for reading and writing). Allocates the registration
-    /// once; nothing after that.
+    /// edge-triggered, for reading and writing; or attaches it to the
+    /// reactor's io_uring). Allocates the registration once; nothing after
+    /// that.
     ///
     /// - Throws: ``SockError/closed`` when `base` or the reactor is closed.
     public init(_ base: Base, on reactor: Reactor) throws(SockError) {
         self.base = base
         self.reactor = reactor
-        registration = try ReactorRegistration(
+        channel = try ReactorChannel(
             base.descriptor, reactor: reactor, interest: [.readable, .writable],
             isStream: base.underlyingProtocol == .stream)
     }
 
     deinit {
-        registration.deregister()
+        channel.deregister()
     }
 
     /// Reads up to `buffer.count` bytes, waiting until some arrive.
@@ -93,14 +101,20 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     ///
     /// The corresponding C function is `recv`.
     public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
-        let descriptor = base.descriptor
-        let count = try await reactorOperation(
-            registration, .read, deadline: deadline, waitFirst: registration.readShouldWaitFirst
-        ) { () throws(SockError) in
-            try descriptor.read(into: buffer)
+        switch channel {
+        case .completion(let registration):
+            if buffer.isEmpty { return try base.descriptor.read(into: buffer).value ?? 0 }
+            return try await registration.perform(.receive(buffer), .read, deadline: deadline).count()
+        case .readiness(let registration):
+            let descriptor = base.descriptor
+            let count = try await reactorOperation(
+                channel, .read, deadline: deadline, waitFirst: registration.readShouldWaitFirst
+            ) { () throws(SockError) in
+                try descriptor.read(into: buffer)
+            }
+            registration.noteRead(count: count, capacity: buffer.count)
+            return count
         }
-        registration.noteRead(count: count, capacity: buffer.count)
-        return count
     }
 
     /// Reads until `buffer` is full, waiting as often as needed — the async
@@ -136,8 +150,11 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     /// The corresponding C function is `send`.
     @discardableResult
     public func write(_ buffer: UnsafeRawBufferPointer, deadline: Deadline = .never) async throws(SockError) -> Int {
+        if case .completion(let registration) = channel {
+            return try await registration.perform(.send(buffer), .write, deadline: deadline).count()
+        }
         let descriptor = base.descriptor
-        return try await reactorOperation(registration, .write, deadline: deadline) { () throws(SockError) in
+        return try await reactorOperation(channel, .write, deadline: deadline) { () throws(SockError) in
             try descriptor.write(buffer)
         }
     }
@@ -162,8 +179,15 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     /// The corresponding C function is `send`.
     @discardableResult
     public func write(_ bytes: RawSpan, deadline: Deadline = .never) async throws(SockError) -> Int {
+        if case .completion(let registration) = channel {
+            // The span is borrowed for the whole call, and the call returns
+            // only after the send's completion: its memory outlives the
+            // kernel's use of the pointer.
+            let buffer = bytes.withUnsafeBytes { $0 }
+            return try await registration.perform(.send(buffer), .write, deadline: deadline).count()
+        }
         let descriptor = base.descriptor
-        return try await reactorOperation(registration, .write, deadline: deadline) { () throws(SockError) in
+        return try await reactorOperation(channel, .write, deadline: deadline) { () throws(SockError) in
             try bytes.withUnsafeBytes { buffer throws(SockError) in try descriptor.write(buffer) }
         }
     }
@@ -194,15 +218,23 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     ///
     /// The corresponding C function is `recv`.
     public func read(into bytes: inout MutableRawSpan, deadline: Deadline = .never) async throws(SockError) -> Int {
-        let descriptor = base.descriptor
-        let capacity = bytes.byteCount
-        let count = try await reactorOperation(
-            registration, .read, deadline: deadline, waitFirst: registration.readShouldWaitFirst
-        ) { () throws(SockError) in
-            try bytes.withUnsafeMutableBytes { buffer throws(SockError) in try descriptor.read(into: buffer) }
+        switch channel {
+        case .completion:
+            // `bytes` is borrowed inout for the whole call, which returns
+            // only after the receive's completion.
+            let buffer = bytes.withUnsafeMutableBytes { $0 }
+            return try await read(into: buffer, deadline: deadline)
+        case .readiness(let registration):
+            let descriptor = base.descriptor
+            let capacity = bytes.byteCount
+            let count = try await reactorOperation(
+                channel, .read, deadline: deadline, waitFirst: registration.readShouldWaitFirst
+            ) { () throws(SockError) in
+                try bytes.withUnsafeMutableBytes { buffer throws(SockError) in try descriptor.read(into: buffer) }
+            }
+            registration.noteRead(count: count, capacity: capacity)
+            return count
         }
-        registration.noteRead(count: count, capacity: capacity)
-        return count
     }
 
     /// Reads exactly `count` bytes of a stream into a new array (the one
@@ -233,7 +265,7 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     ///
     /// The corresponding C function is `close`.
     public func close() throws(SockError) {
-        registration.deregister()
+        channel.deregister()
         try base.descriptor.close()
     }
 
@@ -241,7 +273,7 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     /// operations end with ``SockError/closed``) and returns it, for
     /// synchronous use or another reactor.
     public func detach() -> Base {
-        registration.deregister()
+        channel.deregister()
         return base
     }
 }
@@ -275,7 +307,7 @@ extension AsyncConnection where Base == TCPConn {
             throw error
         }
         do throws(SockError) {
-            try await reactorOperation(async.registration, .write, deadline: deadline) { () throws(SockError) in
+            try await reactorOperation(async.channel, .write, deadline: deadline) { () throws(SockError) in
                 try conn.finishConnect()
             }
         } catch {
@@ -327,7 +359,7 @@ extension AsyncConnection where Base: PacketConn {
         into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline = .never
     ) async throws(SockError) -> (count: Int, from: Base.Address) {
         let base = self.base
-        return try await reactorOperation(registration, .read, deadline: deadline) { () throws(SockError) in
+        return try await reactorOperation(channel, .read, deadline: deadline) { () throws(SockError) in
             try base.readFrom(into: buffer)
         }
     }
@@ -340,7 +372,7 @@ extension AsyncConnection where Base: PacketConn {
         _ buffer: UnsafeRawBufferPointer, address: Base.Address, deadline: Deadline = .never
     ) async throws(SockError) -> Int {
         let base = self.base
-        return try await reactorOperation(registration, .write, deadline: deadline) { () throws(SockError) in
+        return try await reactorOperation(channel, .write, deadline: deadline) { () throws(SockError) in
             try base.writeTo(buffer, address: address)
         }
     }

@@ -22,17 +22,18 @@ public final class AsyncListener<Base: Listener>: Sendable {
     public let base: Base
     /// The reactor that drives this listener and its connections.
     public let reactor: Reactor
-    internal let registration: ReactorRegistration
+    internal let channel: ReactorChannel
 
-    /// Puts `base` on `reactor` (registers it for readability).
+    /// Puts `base` on `reactor` (registers it for readability; on an
+    /// io_uring reactor, accepts wait with a poll on the ring).
     public init(_ base: Base, on reactor: Reactor) throws(SockError) {
         self.base = base
         self.reactor = reactor
-        registration = try ReactorRegistration(base.descriptor, reactor: reactor, interest: .readable)
+        channel = try ReactorChannel(base.descriptor, reactor: reactor, interest: .readable, isStream: false)
     }
 
     deinit {
-        registration.deregister()
+        channel.deregister()
     }
 
     /// Accepts a connection, waiting until one arrives, and puts it on the
@@ -59,7 +60,7 @@ public final class AsyncListener<Base: Listener>: Sendable {
     /// The corresponding C function is `accept4`.
     public func acceptConnection(deadline: Deadline = .never) async throws(SockError) -> Base.Connection {
         let base = self.base
-        return try await reactorOperation(registration, .read, deadline: deadline) { () throws(SockError) in
+        return try await reactorOperation(channel, .read, deadline: deadline) { () throws(SockError) in
             try base.accept()
         }
     }
@@ -69,7 +70,7 @@ public final class AsyncListener<Base: Listener>: Sendable {
     ///
     /// The corresponding C function is `close`.
     public func close() throws(SockError) {
-        registration.deregister()
+        channel.deregister()
         try base.descriptor.close()
     }
 }

@@ -67,6 +67,9 @@ public final class Poller: Sendable {
 
     /// The `epoll_event.data` of the wake-up eventfd.
     private static var wakeUpData: UInt64 { .max }
+    /// The `epoll_event.data` of an io_uring descriptor watched for
+    /// completions (see ``watchCompletions(of:)``).
+    private static var completionsData: UInt64 { .max - 1 }
 
     private let epoll: Descriptor
     private let wakeCounter: Descriptor
@@ -248,6 +251,14 @@ public final class Poller: Sendable {
         _ = try result.mapped()
     }
 
+    /// Makes a wait return when the io_uring whose descriptor is `fd` has
+    /// completions to reap (level-triggered; no event is delivered for it:
+    /// the reactor reaps the ring after every wait). The ring outlives the
+    /// poller's use of it (the reactor closes the poller first).
+    internal func watchCompletions(of fd: CInt) throws(SockError) {
+        try control(EpollDeclarations.add, fd, events: EpollDeclarations.readable, data: Self.completionsData)
+    }
+
     // MARK: Waiting
 
     /// Waits until a registered descriptor is ready, a timer is due, ``wake()``
@@ -311,6 +322,7 @@ public final class Poller: Sendable {
         state.withLock { state in
             for index in 0..<fetched {
                 let (bits, data) = EpollDeclarations.load(at: raw, index: index)
+                if data == Self.completionsData { continue }
                 if data == Self.wakeUpData {
                     sawWakeUp = true
                     events.set(PollerEvent(kind: .wakeUp, token: 0, readiness: []), at: delivered)

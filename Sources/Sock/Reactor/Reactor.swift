@@ -8,11 +8,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SockBindings
 import Synchronization
 
-/// An event loop thread for async socket operations: an epoll ``Poller``, a
-/// thread that waits on it, and a ``ReactorExecutor`` that runs tasks on that
-/// thread.
+/// An event loop thread for async socket operations: an epoll ``Poller``
+/// (and, with the io_uring backend, a ring), a thread that waits on it, and
+/// a ``ReactorExecutor`` that runs tasks on that thread.
 ///
 /// Put sockets on a reactor with ``AsyncConnection`` and ``AsyncListener``,
 /// and run the tasks that use them on its executor, so that a request never
@@ -36,12 +37,37 @@ import Synchronization
 ///
 /// Operations work from any task; from a task on another executor they still
 /// complete, but each resumption then hops to that executor.
+///
+/// ## Backends
+///
+/// `Reactor(backend: .epoll)` (the default) waits for readiness with epoll
+/// and makes each read and write with its own system call.
+/// `Reactor(backend: .ioUring)` submits reads (`IORING_OP_RECV`) and writes
+/// (`IORING_OP_SEND`) to an io_uring and resumes the task on their
+/// completion: one `io_uring_enter` per loop turn submits every operation the
+/// tasks started in it. Accepts, datagrams with addresses and connects wait
+/// for readiness with one-shot `IORING_OP_POLL_ADD`s on the same ring.
+/// Deadlines are `IORING_OP_LINK_TIMEOUT`s linked to the operation, and task
+/// cancellation or closing a connection submits `IORING_OP_ASYNC_CANCEL`; a
+/// task resumes only once the kernel is done with its buffer.
+/// `Reactor(backend: .automatic)` takes io_uring when the kernel and the
+/// process's sandbox allow it and epoll otherwise (``fallbackReason`` says
+/// why). The API and its semantics are the same on both.
 public final class Reactor: Sendable {
     /// The poller the thread waits on. Usable directly (its own registrations
     /// and timers); tokens that are not Sock's are ignored by the reactor.
     internal let poller: Poller
     /// The executor whose jobs run on the reactor thread.
     public let executor: ReactorExecutor
+    /// The backend in use: ``ReactorBackend/epoll`` or
+    /// ``ReactorBackend/ioUring`` (never ``ReactorBackend/automatic``).
+    public let backend: ReactorBackend
+    /// Why ``ReactorBackend/automatic`` fell back to epoll; nil otherwise.
+    public let fallbackReason: IOUringUnavailability?
+    /// The ring, with the io_uring backend.
+    internal let driver: IOUringReactorDriver?
+    /// The reactor thread's `pthread_self()`, once it runs.
+    private let threadIdentity = Atomic<UInt>(0)
     private let stopping = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     /// Registrations closed since the last loop iteration, released by the
@@ -53,12 +79,53 @@ public final class Reactor: Sendable {
     /// Creates a reactor and starts its thread.
     ///
     /// - Parameters:
+    ///   - backend: How the reactor waits: ``ReactorBackend/epoll`` (the
+    ///     default), ``ReactorBackend/ioUring``, or
+    ///     ``ReactorBackend/automatic`` (io_uring when usable, else epoll).
     ///   - eventCapacity: Events fetched per `epoll_wait`.
     ///   - capacity: Registrations, timers and queued jobs to make room for
     ///     up front (more grow the tables once, never per operation).
-    /// - Throws: The error of `epoll_create1`, `eventfd` or `pthread_create`.
-    public init(eventCapacity: Int = 1024, capacity: Int = 4096) throws(SockError) {
+    ///   - ringEntries: Submission queue entries of the io_uring backend's
+    ///     ring (a full queue is submitted and refilled, so this bounds a
+    ///     batch, not the operations in flight).
+    /// - Throws: The error of `epoll_create1`, `eventfd` or `pthread_create`;
+    ///   with ``ReactorBackend/ioUring``, why io_uring is not usable (see
+    ///   ``IOUringUnavailability/error``: ENOSYS, EPERM, a setup or probe
+    ///   errno, or EOPNOTSUPP for a missing operation).
+    public init(
+        backend: ReactorBackend = .epoll, eventCapacity: Int = 1024, capacity: Int = 4096, ringEntries: UInt32 = 256
+    ) throws(SockError) {
+        var driver: IOUringReactorDriver?
+        var fallbackReason: IOUringUnavailability?
+        switch backend {
+        case .epoll:
+            break
+        case .ioUring:
+            driver = try IOUringReactorDriver(entries: ringEntries)
+        case .automatic:
+            switch ReactorBackendSelection.check() {
+            case .success:
+                do throws(SockError) {
+                    driver = try IOUringReactorDriver(entries: ringEntries)
+                } catch {
+                    fallbackReason = .setupFailed(SockErrno(rawValue: error.errnoCode))
+                }
+            case .failure(let reason):
+                fallbackReason = reason
+            }
+        }
+        self.driver = driver
+        self.backend = driver == nil ? .epoll : .ioUring
+        self.fallbackReason = fallbackReason
         poller = try Poller(capacity: capacity, timerCapacity: capacity)
+        if let driver {
+            do throws(SockError) {
+                try poller.watchCompletions(of: driver.ring.fd)
+            } catch {
+                poller.close()
+                throw error
+            }
+        }
         executor = ReactorExecutor(poller: poller, capacity: capacity)
         self.eventCapacity = eventCapacity
         var released: [Unmanaged<ReactorRegistration>] = []
@@ -103,6 +170,12 @@ public final class Reactor: Sendable {
     /// Whether ``shutdown()`` was called.
     public var isShutDown: Bool { stopping.load(ordering: .relaxed) }
 
+    /// Whether the caller runs on the reactor thread.
+    internal var isOnReactorThread: Bool {
+        let identity = threadIdentity.load(ordering: .relaxed)
+        return identity != 0 && identity == UInt(pthread_self())
+    }
+
     /// Hands a deregistered registration to the reactor thread for release.
     internal func releaseLater(_ registration: ReactorRegistration) {
         if stopped.load(ordering: .acquiring) {
@@ -119,6 +192,9 @@ public final class Reactor: Sendable {
         var released: [Unmanaged<ReactorRegistration>] = []
         released.reserveCapacity(64)
         let unownedExecutor = executor.asUnownedTaskExecutor()
+        threadIdentity.store(UInt(pthread_self()), ordering: .releasing)
+        // Loop turns in a row that found completions and skipped epoll.
+        var turnsWithoutPoll = 0
         while true {
             // 1. Run the jobs queued so far.
             executor.swapQueue(with: &drained)
@@ -126,9 +202,21 @@ public final class Reactor: Sendable {
                 job.runSynchronously(on: unownedExecutor)
             }
             if stopping.load(ordering: .acquiring) && !executor.hasJobs { break }
+            // 1b. io_uring: submit what the jobs started (one
+            // io_uring_enter) and resume the tasks whose operations
+            // completed. While completions keep coming, epoll (timers,
+            // wake-ups) is asked only every 8th turn.
+            if let driver {
+                if driver.turn() > 0 && turnsWithoutPoll < 8 {
+                    turnsWithoutPoll += 1
+                    continue
+                }
+                turnsWithoutPoll = 0
+            }
             // 2. Wait (not at all while jobs are queued).
             executor.reactorMayWait.store(true, ordering: .sequentiallyConsistent)
-            let deadline: Deadline = executor.hasJobs || stopping.load(ordering: .acquiring) ? .none : .never
+            let deadline: Deadline = executor.hasJobs || stopping.load(ordering: .acquiring)
+                || (driver?.hasUnsubmitted ?? false) ? .none : .never
             let count: Int
             do throws(SockError) {
                 count = try poller.wait(into: &events, deadline: deadline)
@@ -165,5 +253,6 @@ public final class Reactor: Sendable {
         }
         drained.deallocate()
         poller.close()
+        driver?.close()
     }
 }

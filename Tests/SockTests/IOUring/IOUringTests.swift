@@ -97,7 +97,20 @@ extension RuntimeCoreTests {
                     try ReactorBackend.ioUring.select()
                 }
                 #expect(try ReactorBackend.epoll.select().backend == .epoll)
+                try expectReactorFallback(to: .notImplemented,
+                                          error: SockError(code: .notSupported, errnoCode: SockBindings.ENOSYS))
             }
+        }
+
+        /// A reactor asked for `.automatic` runs on epoll with `reason`; one
+        /// asked for `.ioUring` is not created and throws `error`.
+        func expectReactorFallback(to reason: IOUringUnavailability, error: SockError) throws {
+            let reactor = try Reactor(backend: .automatic)
+            defer { reactor.shutdown() }
+            #expect(reactor.backend == .epoll)
+            #expect(reactor.fallbackReason == reason)
+            #expect(reactor.driver == nil)
+            #expect(throws: error) { try Reactor(backend: .ioUring) }
         }
 
         @Test("EPERM from io_uring_setup (seccomp, io_uring_disabled): fallback, and a permission error for .ioUring")
@@ -116,6 +129,8 @@ extension RuntimeCoreTests {
                 #expect(throws: SockError(code: .permissionDenied, errnoCode: SockBindings.EPERM)) {
                     try ReactorBackend.ioUring.select()
                 }
+                try expectReactorFallback(to: .notPermitted(sysctl: sysctl),
+                                          error: SockError(code: .permissionDenied, errnoCode: SockBindings.EPERM))
             }
         }
 
@@ -143,6 +158,8 @@ extension RuntimeCoreTests {
                 #expect(throws: SockError(code: .notSupported, errnoCode: SockBindings.EOPNOTSUPP)) {
                     try ReactorBackend.ioUring.select()
                 }
+                try expectReactorFallback(to: .missingOperation(opcode: SockBindings.IORING_OP_ASYNC_CANCEL),
+                                          error: SockError(code: .notSupported, errnoCode: SockBindings.EOPNOTSUPP))
             }
         }
 
@@ -166,6 +183,10 @@ extension RuntimeCoreTests {
             #expect(selection.backend == .ioUring)
             #expect(selection.fallbackReason == nil)
             #expect(selection.support?.supports(SockBindings.IORING_OP_RECV) == true)
+            let reactor = try Reactor(backend: .automatic)
+            defer { reactor.shutdown() }
+            #expect(reactor.backend == .ioUring)
+            #expect(reactor.fallbackReason == nil)
         }
 
         @Test("Setup flags an older kernel rejects (EINVAL) are dropped and setup retried",

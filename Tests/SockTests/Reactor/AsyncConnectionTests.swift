@@ -13,9 +13,9 @@ import Testing
 
 @Suite("Reactor: async connections")
 struct AsyncConnectionTests {
-    @Test("connect, write(all:), read(exactly:) and end of stream through an echo server")
-    func echoRoundTrip() async throws {
-        let reactor = try Reactor()
+    @Test("connect, write(all:), read(exactly:) and end of stream through an echo server", arguments: reactorBackends)
+    func echoRoundTrip(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let listener = try startEchoServer(on: reactor)
         defer { try? listener.close() }
@@ -35,9 +35,9 @@ struct AsyncConnectionTests {
         #expect(ok)
     }
 
-    @Test("spans and arrays: write(all:) of [UInt8] and RawSpan, read(exactly:) into an array, endOfStream when the stream ends early")
-    func spansAndArrays() async throws {
-        let reactor = try Reactor()
+    @Test("spans and arrays: write(all:) of [UInt8] and RawSpan, read(exactly:) into an array, endOfStream when the stream ends early", arguments: reactorBackends)
+    func spansAndArrays(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let listener = try startEchoServer(on: reactor)
         defer { try? listener.close() }
@@ -64,9 +64,9 @@ struct AsyncConnectionTests {
         #expect(early == .endOfStream, "3 bytes, then end of stream, for 4 requested")
     }
 
-    @Test("a read deadline ends a suspended read with timedOut; the connection stays usable")
-    func readDeadline() async throws {
-        let reactor = try Reactor()
+    @Test("a read deadline ends a suspended read with timedOut; the connection stays usable", arguments: reactorBackends)
+    func readDeadline(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let (client, server) = try tcpPair4()
         defer { try? server.close() }
@@ -86,9 +86,9 @@ struct AsyncConnectionTests {
         #expect(result.2 == 2)
     }
 
-    @Test("cancelling the task of a suspended read ends it with cancelled; the connection stays usable")
-    func readCancellation() async throws {
-        let reactor = try Reactor()
+    @Test("cancelling the task of a suspended read ends it with cancelled; the connection stays usable", arguments: reactorBackends)
+    func readCancellation(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let (client, server) = try tcpPair4()
         defer { try? server.close() }
@@ -109,9 +109,9 @@ struct AsyncConnectionTests {
         #expect(count == 5)
     }
 
-    @Test("accept: deadline, cancellation, then a connection is still accepted")
-    func acceptDeadlineAndCancellation() async throws {
-        let reactor = try Reactor()
+    @Test("accept: deadline, cancellation, then a connection is still accepted", arguments: reactorBackends)
+    func acceptDeadlineAndCancellation(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let listener = try AsyncTCPListener(try listener4(), on: reactor)
         defer { try? listener.close() }
@@ -131,9 +131,9 @@ struct AsyncConnectionTests {
         try accepted.close()
     }
 
-    @Test("connect to a listener with a full backlog: deadline ends it with timedOut, cancellation with cancelled")
-    func connectDeadlineAndCancellation() async throws {
-        let reactor = try Reactor()
+    @Test("connect to a listener with a full backlog: deadline ends it with timedOut, cancellation with cancelled", arguments: reactorBackends)
+    func connectDeadlineAndCancellation(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         // A listener that never accepts, with the smallest backlog: once its
         // queue is full the kernel drops further SYNs, so a connect stays in
@@ -164,9 +164,9 @@ struct AsyncConnectionTests {
         #expect(await connector.value == .cancelled)
     }
 
-    @Test("a peer that resets while a read waits ends it with connectionReset")
-    func peerResetMidRead() async throws {
-        let reactor = try Reactor()
+    @Test("a peer that resets while a read waits ends it with connectionReset", arguments: reactorBackends)
+    func peerResetMidRead(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let (client, server) = try tcpPair4()
         let conn = try AsyncTCPConn(client, on: reactor)
@@ -184,9 +184,9 @@ struct AsyncConnectionTests {
         #expect(await reader.value == .connectionReset)
     }
 
-    @Test("closing a connection while a read waits ends it with closed")
-    func closeWhileWaiting() async throws {
-        let reactor = try Reactor()
+    @Test("closing a connection while a read waits ends it with closed", arguments: reactorBackends)
+    func closeWhileWaiting(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let (client, server) = try tcpPair4()
         defer { try? server.close() }
@@ -213,9 +213,9 @@ struct AsyncConnectionTests {
         #expect(await reader2.value == .closed)
     }
 
-    @Test("Unix stream: async accept, connect and echo")
-    func unixEcho() async throws {
-        let reactor = try Reactor()
+    @Test("Unix stream: async accept, connect and echo", arguments: reactorBackends)
+    func unixEcho(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let name = try SockaddrUnix(abstractName: "sock-reactor-test-\(getpid())-\(Deadline.monotonicNow())")
         let listener = try AsyncUnixListener(try UnixListener.listen(on: name), on: reactor)
@@ -239,9 +239,9 @@ struct AsyncConnectionTests {
         #expect(ok)
     }
 
-    @Test("UDP: async readFrom waits for a datagram; writeTo answers it")
-    func udpReadFromWriteTo() async throws {
-        let reactor = try Reactor()
+    @Test("UDP: async readFrom waits for a datagram; writeTo answers it", arguments: reactorBackends)
+    func udpReadFromWriteTo(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let server = try AsyncConnection(try UDPConn.listen(on: SockaddrInet4(address: .loopback, port: 0)), on: reactor)
         defer { try? server.close() }
@@ -261,9 +261,44 @@ struct AsyncConnectionTests {
         #expect(ok)
     }
 
-    @Test("the async echo loop's steady state: allocations per request on the reactor thread")
-    func asyncEchoAllocations() async throws {
-        let reactor = try Reactor()
+    @Test("tasks on other executors: operations, a deadline and a cancellation handed to the reactor thread",
+          arguments: reactorBackends)
+    func operationsFromOtherExecutors(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
+        defer { reactor.shutdown() }
+        let listener = try startEchoServer(on: reactor)
+        defer { try? listener.close() }
+        // No executor preference: this task and its operations run on the
+        // global pool, so every submission and cancellation crosses threads.
+        let conn = try await AsyncTCPConn.connect(to: listener.base.address, on: reactor, deadline: .after(.seconds(10)))
+        defer { try? conn.close() }
+        let out = TaskBuffer(count: 5_000)
+        let back = TaskBuffer(count: 5_000)
+        var good = 0
+        for round in 0..<20 {
+            let sum = fillPattern(out.raw, seed: UInt64(round))
+            try await conn.write(all: UnsafeRawBufferPointer(out.raw), deadline: .after(.seconds(10)))
+            try await conn.read(exactly: back.raw, deadline: .after(.seconds(10)))
+            if checksum(UnsafeRawBufferPointer(back.raw)) == sum { good += 1 }
+        }
+        #expect(good == 20)
+        // A deadline and a cancellation, both from off the reactor thread.
+        let started = Deadline.monotonicNow()
+        let timedOut = await asyncSockError { try await conn.read(into: back.raw, deadline: .after(.milliseconds(30))) }
+        #expect(timedOut == .timedOut)
+        #expect(Deadline.monotonicNow() - started >= 30_000_000)
+        let reader = Task { await asyncSockError { try await conn.read(into: back.raw) } }
+        try await Task.sleep(for: .milliseconds(30))
+        reader.cancel()
+        #expect(await reader.value == .cancelled)
+        // Still usable.
+        try await conn.write(all: [7, 8, 9], deadline: .after(.seconds(10)))
+        #expect(try await conn.read(exactly: 3, deadline: .after(.seconds(10))) == [7, 8, 9])
+    }
+
+    @Test("the async echo loop's steady state: allocations per request on the reactor thread", arguments: reactorBackends)
+    func asyncEchoAllocations(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let listener = try startEchoServer(on: reactor)
         defer { try? listener.close() }
@@ -308,10 +343,13 @@ struct AsyncConnectionTests {
 /// that measure timing or count open descriptors (RuntimeCoreTests, UDP).
 @Suite("Reactor: many connections", .serialized, .exclusiveLoad)
 struct ReactorLoadTests {
-    @Test("2,000 concurrent loopback connections echo with checksums through one reactor thread",
-          .enabled(if: raiseDescriptorLimit(toAtLeast: 4_500), "RLIMIT_NOFILE hard limit below 4,500"))
-    func twoThousandConnections() async throws {
-        let reactor = try Reactor()
+    @Test("2,000 concurrent loopback connections echo with checksums through one reactor thread (io_uring: a ring of 8 entries)",
+          .enabled(if: raiseDescriptorLimit(toAtLeast: 4_500), "RLIMIT_NOFILE hard limit below 4,500"),
+          arguments: reactorBackends)
+    func twoThousandConnections(backend: ReactorBackend) async throws {
+        // io_uring: 8 submission entries for thousands of operations, so the
+        // queue is full again and again and must be submitted and refilled.
+        let reactor = try Reactor(backend: backend, ringEntries: 8)
         defer { reactor.shutdown() }
         let listener = try startEchoServer(on: reactor)
         defer { try? listener.close() }
@@ -344,11 +382,17 @@ struct ReactorLoadTests {
             }
         }
         #expect(verified == connections)
+        try? listener.close()
+        reactor.shutdown()  // joins the reactor thread: its counters are settled
+        if let driver = reactor.driver {
+            #expect(driver.ring.sqEntries == 8)
+            #expect(driver.submissionQueueFull > 0, "the submission queue never filled up")
+        }
     }
 
-    @Test("a peer that half-closes right after sending gets its whole echo, then end of stream")
-    func halfClose() async throws {
-        let reactor = try Reactor()
+    @Test("a peer that half-closes right after sending gets its whole echo, then end of stream", arguments: reactorBackends)
+    func halfClose(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let listener = try startEchoServer(on: reactor)
         defer { try? listener.close() }
@@ -387,9 +431,9 @@ struct ReactorLoadTests {
 
 @Suite("Reactor: sleep, shutdown")
 struct ReactorSleepTests {
-    @Test("sleep(until:) never ends early; cancellation ends it with cancelled")
-    func sleepAndCancel() async throws {
-        let reactor = try Reactor()
+    @Test("sleep(until:) never ends early; cancellation ends it with cancelled", arguments: reactorBackends)
+    func sleepAndCancel(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         defer { reactor.shutdown() }
         let start = Deadline.monotonicNow()
         try await onReactor(reactor) { try await reactor.sleep(for: .milliseconds(50)) }
@@ -402,9 +446,9 @@ struct ReactorSleepTests {
         #expect(await sleeper.value == .cancelled)
     }
 
-    @Test("shutdown stops the reactor thread after queued work; a second shutdown does nothing")
-    func shutdown() async throws {
-        let reactor = try Reactor()
+    @Test("shutdown stops the reactor thread after queued work; a second shutdown does nothing", arguments: reactorBackends)
+    func shutdown(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
         let value = try await onReactor(reactor) { 42 }
         #expect(value == 42)
         reactor.shutdown()

@@ -8,6 +8,14 @@ import SockBindings
 import Synchronization
 import Testing
 
+/// The backends every reactor test runs on: epoll, and io_uring when this
+/// kernel and sandbox allow it (the io_uring suite's fallback tests say why
+/// not, when not).
+let reactorBackends: [ReactorBackend] = {
+    if case .success = ReactorBackendSelection.check() { return [.epoll, .ioUring] }
+    return [.epoll]
+}()
+
 /// Raises the soft RLIMIT_NOFILE to the hard limit; true when at least
 /// `needed` descriptors are then allowed.
 func raiseDescriptorLimit(toAtLeast needed: rlim_t) -> Bool {

@@ -19,20 +19,27 @@ func sockEchoPath() -> String? {
     return access(candidate, X_OK) == 0 ? candidate : nil
 }
 
-/// A running sock-echo with its stderr on a pipe.
-struct EchoProcess {
+/// A running sock-echo with its stderr on a pipe and its stdout on
+/// /dev/null. A process the test did not terminate (it threw or failed
+/// first) is killed when the value goes away: a leftover child holding the
+/// test runner's output open would keep `swift test` from ever ending.
+final class EchoProcess {
     let pid: pid_t
     let stderr: CInt
+    private var reaped = false
 
     init(_ arguments: [String]) throws {
         guard let path = sockEchoPath() else { throw SockError.notSupported }
         var pipeEnds: [CInt] = [0, 0]
+        // Close-on-exec: children spawned concurrently by other tests must
+        // not inherit this pipe (dup2 onto 2 clears the flag for this child).
         guard pipe(&pipeEnds) == 0 else { throw SockError(errno: errno) }
+        for end in pipeEnds { _ = fcntl(end, Glibc.F_SETFD, Glibc.FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", Glibc.O_WRONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
@@ -61,6 +68,8 @@ struct EchoProcess {
     /// Sends `signal` and waits up to 30 s for the exit; the exit status,
     /// or nil when it did not exit normally in time.
     func terminate(with signal: CInt = SIGTERM) -> CInt? {
+        if reaped { return nil }
+        defer { reaped = true }
         kill(pid, signal)
         let deadline = Deadline.after(.seconds(30))
         var status: CInt = 0
@@ -74,6 +83,14 @@ struct EchoProcess {
         kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
         return nil
+    }
+
+    deinit {
+        if !reaped {
+            kill(pid, SIGKILL)
+            var status: CInt = 0
+            waitpid(pid, &status, 0)
+        }
     }
 }
 
