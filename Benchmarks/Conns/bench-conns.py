@@ -36,7 +36,9 @@ ROOT = os.path.dirname(BENCH)                 # the repository
 OUT = os.path.join(BENCH, ".build", "conns")  # built binaries (ignored by git)
 HOST = "127.0.0.1"
 
-ALL_IMPLS = ["c-epoll", "sock-poller", "sock-async", "nio", "nio-async", "flyingsocks", "go", "tokio", "c-uring", "sock-uring"]
+ALL_IMPLS = ["c-epoll", "sock-poller", "sock-async", "nio", "nio-async", "flyingsocks", "go", "tokio", "c-uring", "sock-uring",
+             "sock-uring-async"]
+SOCK_IMPLS = ("sock-poller", "sock-async", "sock-uring", "sock-uring-async")
 DEFAULT_IMPLS = ALL_IMPLS
 
 STARTED = []  # every Popen we started (each in its own process group)
@@ -157,7 +159,7 @@ def build(impls, swift):
             reason = f"swift build --product {product} failed: " + text.strip()[-400:]
             for n in (("nio", "nio-async") if product == "conns-nio" else ("flyingsocks",)):
                 skipped[n] = reason
-    if "sock-poller" in impls or "sock-async" in impls or "sock-uring" in impls:
+    if any(n in impls for n in SOCK_IMPLS):
         reason = None
         if os.environ.get("SOCK_ECHO"):
             if not os.access(os.environ["SOCK_ECHO"], os.X_OK):
@@ -170,7 +172,8 @@ def build(impls, swift):
             if not ok:
                 reason = "swift build --product sock-echo failed: " + text.strip()[-400:]
         if reason:
-            skipped["sock-poller"] = skipped["sock-async"] = skipped["sock-uring"] = reason
+            for n in SOCK_IMPLS:
+                skipped[n] = reason
     return skipped
 
 
@@ -184,10 +187,11 @@ def server_command(impl, port):
         return [os.path.join(OUT, "c-epoll"), "--host", HOST, "--port", str(port)], {}, True
     if impl == "c-uring":
         return [os.path.join(OUT, "c-uring"), "--host", HOST, "--port", str(port)], {}, True
-    if impl in ("sock-poller", "sock-async", "sock-uring"):
-        # sock-uring: sock-echo's io_uring completion engine (issue 16).
+    if impl in SOCK_IMPLS:
+        # sock-uring: sock-echo's io_uring completion engine; sock-uring-async:
+        # the async API on the reactor's io_uring backend (issue 16).
         mode, backend = {"sock-poller": ("poller", "epoll"), "sock-async": ("async", "epoll"),
-                         "sock-uring": ("poller", "uring")}[impl]
+                         "sock-uring": ("poller", "uring"), "sock-uring-async": ("async", "uring")}[impl]
         binary = os.environ.get("SOCK_ECHO") or os.path.join(ROOT, ".build", "release", "sock-echo")
         return ([binary, "--listen", f"{HOST}:{port}",
                  "--threads", "1", "--mode", mode, "--backend", backend], {}, True)
@@ -643,6 +647,17 @@ def targets(results, conns_list, sizes):
     check("`sock-uring` server CPU/req ≤ 1.1× `c-uring`", "sock-uring",
           rel("sock-uring", "c-uring", "server_cpu_us_per_req", 1.1), lambda x: f"{x:.2f}×")
     check("`sock-uring` mallocs/req = 0", "sock-uring", zero_mallocs("sock-uring"), lambda x: f"{x:.3f}")
+
+    def uring_syscalls(c, s):
+        a, b = get("sock-uring", c, s, "syscalls_per_req"), get("c-uring", c, s, "syscalls_per_req")
+        if a is None or b is None:
+            return None
+        # ≤ 1.2× the C echo's, with 0.02 of slack for the near-zero rows.
+        return a <= 1.2 * b + 0.02, a - b
+    check("`sock-uring` syscalls/req ≤ 1.2× `c-uring` (+0.02)", "sock-uring", uring_syscalls, lambda x: f"{x:+.3f}")
+    check("`sock-uring-async` server CPU/req ≤ 1.2× `sock-uring`", "sock-uring-async",
+          rel("sock-uring-async", "sock-uring", "server_cpu_us_per_req", 1.2), lambda x: f"{x:.2f}×")
+    check("`sock-uring-async` mallocs/req = 0", "sock-uring-async", zero_mallocs("sock-uring-async"), lambda x: f"{x:.3f}")
     lo, hi = min(conns_list), max(conns_list)
     for impl, bound in (("sock-poller", 1.0), ("sock-async", 3.0)):
         def growth(c, s, impl=impl, bound=bound):

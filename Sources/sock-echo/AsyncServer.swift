@@ -1,7 +1,9 @@
 // Async mode: a reactor per thread, an accept task and a task per connection
-// on the reactor's executor. Every connection task of a reactor reads into
-// that reactor's one buffer and echoes from it before it can suspend again;
-// only an echo that would block is copied to a buffer of its own.
+// on the reactor's executor. On epoll, every connection task of a reactor
+// reads into that reactor's one buffer and echoes from it before it can
+// suspend again; only an echo that would block is copied to a buffer of its
+// own. On io_uring, a read is in flight while its task is suspended, so each
+// connection reads into a buffer of its own.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,6 +78,10 @@ final class AsyncServer: Sendable {
     /// Echoes until end of stream (then closes: everything was echoed), a
     /// reset, or a close on stop.
     private func echo<C: Socket>(_ conn: AsyncConnection<C>) async {
+        if reactor.backend == .ioUring {
+            await echoOnRing(conn)
+            return
+        }
         let buffer = scratch.raw
         let descriptor = conn.base.descriptor
         while true {
@@ -108,6 +114,24 @@ final class AsyncServer: Sendable {
                 } catch {
                     return
                 }
+            }
+        }
+    }
+
+    /// The echo loop on an io_uring reactor: the kernel fills the buffer
+    /// while the task is suspended, so each connection has its own (one
+    /// allocation per connection, none per request); the echo is an
+    /// asynchronous send from it.
+    private func echoOnRing<C: Socket>(_ conn: AsyncConnection<C>) async {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: echoBufferSize, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            do throws(SockError) {
+                let count = try await conn.read(into: buffer)
+                if count == 0 { return }
+                try await conn.write(all: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            } catch {
+                return
             }
         }
     }

@@ -35,6 +35,8 @@ internal struct IOUringOperation: Sendable {
     var length: UInt32 = 0
     /// `msg_flags` (receive, send) or `poll32_events` (poll).
     var flags: UInt32 = 0
+    /// `off`/`addr2`: the address length of a connect.
+    var offset: UInt64 = 0
 
     static func receive(_ buffer: UnsafeMutableRawBufferPointer) -> IOUringOperation {
         IOUringOperation(opcode: UInt8(SockBindings.IORING_OP_RECV),
@@ -256,6 +258,7 @@ internal final class IOUringRegistration: @unchecked Sendable {
         sqe.pointee.fd = descriptor.rawValue
         sqe.pointee.addr = slot.operation.address
         sqe.pointee.len = slot.operation.length
+        sqe.pointee.off = slot.operation.offset
         if slot.operation.opcode == UInt8(SockBindings.IORING_OP_POLL_ADD) {
             sqe.pointee.poll32_events = slot.operation.flags
         } else {

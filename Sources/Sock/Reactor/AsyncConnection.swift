@@ -5,6 +5,7 @@
 // completion; other operations strike and wait for readiness with a poll on
 // the ring. Deadlines end an operation with `.timedOut`, task cancellation
 // with `.cancelled`; either way the socket stays usable.
+import SockBindings
 
 /// Runs `strike` until it completes, suspending on the reactor while it
 /// would block. Shared by connections and listeners.
@@ -92,6 +93,9 @@ public final class AsyncConnection<Base: Socket>: Sendable {
     }
 
     /// Reads up to `buffer.count` bytes, waiting until some arrive.
+    ///
+    /// On an io_uring reactor the kernel fills `buffer` while the task is
+    /// suspended: give each concurrently reading task a buffer of its own.
     ///
     /// - Returns: The number of bytes read; 0 means end of stream on a stream
     ///   socket (an empty datagram on a datagram socket), or an empty
@@ -298,6 +302,9 @@ extension AsyncConnection where Base == TCPConn {
     public static func connect(
         to remote: AnySocketAddress, on reactor: Reactor, deadline: Deadline = .never
     ) async throws(SockError) -> AsyncTCPConn {
+        if reactor.driver != nil {
+            return try await connectOnRing(to: remote, on: reactor, deadline: deadline)
+        }
         let conn = try TCPConn.dial(to: remote)
         let async: AsyncTCPConn
         do throws(SockError) {
@@ -310,6 +317,48 @@ extension AsyncConnection where Base == TCPConn {
             try await reactorOperation(async.channel, .write, deadline: deadline) { () throws(SockError) in
                 try conn.finishConnect()
             }
+        } catch {
+            try? async.close()
+            throw error
+        }
+        return async
+    }
+
+    /// The io_uring form of ``connect(to:on:deadline:)-(AnySocketAddress,_,_)``:
+    /// a new socket on the ring, then one `IORING_OP_CONNECT`.
+    private static func connectOnRing(
+        to remote: AnySocketAddress, on reactor: Reactor, deadline: Deadline
+    ) async throws(SockError) -> AsyncTCPConn {
+        let family: CInt
+        switch remote {
+        case .inet4: family = SockBindings.AF_INET
+        case .inet6: family = SockBindings.AF_INET6
+        default: throw .addressFamilyNotSupported
+        }
+        let socket = try TCPSocket(family: family)
+        let conn = TCPConn(descriptor: socket.descriptor, networkType: socket.networkType, remoteAddress: remote)
+        let async: AsyncTCPConn
+        do throws(SockError) {
+            async = try AsyncTCPConn(conn, on: reactor)
+        } catch {
+            try? conn.close()
+            throw error
+        }
+        guard case .completion(let registration) = async.channel else { preconditionFailure("a ring reactor's channel") }
+        // The kernel reads the address when the reactor submits the entry,
+        // after this task has suspended: it lives in a buffer of its own
+        // until the completion (one allocation per connect).
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 128, alignment: 8)
+        defer { storage.deallocate() }
+        let length = remote.withSockaddrPointer { pointer, length in
+            storage.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: Int(length)))
+            return length
+        }
+        let operation = IOUringOperation(
+            opcode: UInt8(SockBindings.IORING_OP_CONNECT), address: UInt64(UInt(bitPattern: storage.baseAddress)),
+            length: 0, flags: 0, offset: UInt64(length))
+        do throws(SockError) {
+            _ = try await registration.perform(operation, .write, deadline: deadline).count()
         } catch {
             try? async.close()
             throw error

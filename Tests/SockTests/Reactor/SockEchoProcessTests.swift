@@ -142,12 +142,27 @@ func openDescriptorCount(of pid: pid_t) -> Int {
 /// "async"), or "uring" (poller mode on the io_uring backend, skipped with
 /// a reason where io_uring is unusable).
 func modeArguments(_ variant: String) -> [String] {
-    variant == "uring" ? ["--mode", "poller", "--backend", "uring"] : ["--mode", variant]
+    switch variant {
+    case "uring": ["--mode", "poller", "--backend", "uring"]
+    case "async-uring": ["--mode", "async", "--backend", "uring"]
+    default: ["--mode", variant]
+    }
 }
 
-/// The variants the tests run: both modes, and io_uring where it is usable.
+/// The `--mode` a variant runs sock-echo in (as its log shows it).
+func shownMode(_ variant: String) -> String {
+    switch variant {
+    case "uring": "poller"
+    case "async-uring": "async"
+    default: variant
+    }
+}
+
+/// The variants the tests run: both modes on epoll, and both on io_uring
+/// (the poller mode's completion engine, the async mode's reactor backend)
+/// where it is usable.
 let echoVariants: [String] = {
-    if case .success = ReactorBackendSelection.check() { return ["poller", "async", "uring"] }
+    if case .success = ReactorBackendSelection.check() { return ["poller", "async", "uring", "async-uring"] }
     return ["poller", "async"]
 }()
 
@@ -164,7 +179,7 @@ struct SockEchoProcessTests {
             Issue.record("no port in the log: \(log)")
             return
         }
-        #expect(log.contains("(mode \(mode == "uring" ? "poller" : mode), 1 thread"))
+        #expect(log.contains("(mode \(shownMode(mode)), 1 thread"))
         let address = SockaddrInet4(address: .loopback, port: port)
 
         // A client that resets mid-stream must not disturb the server.
@@ -195,7 +210,7 @@ struct SockEchoProcessTests {
         unlink(path)
         let process = try EchoProcess(["--unix", path, "--threads", "2"] + modeArguments(mode))
         let log = process.readLog(until: "listening on")
-        #expect(log.contains("listening on \(path) (mode \(mode == "uring" ? "poller" : mode), 2 threads"))
+        #expect(log.contains("listening on \(path) (mode \(shownMode(mode)), 2 threads"))
         let conn = try UnixConn.dial(to: SockaddrUnix(path: path), timeout: .seconds(10))
         conn.setDeadline(.after(.seconds(30)))
         let out = TestBytes("hello over unix")
