@@ -50,7 +50,7 @@ internal struct IOUringOperation: Sendable {
     }
 
     /// A one-shot poll for readiness: the generic path (accept, datagrams
-    /// with addresses, connect) strikes, and on would-block waits with it.
+    /// with addresses, Unix connects) strikes, and on would-block waits with it.
     static func poll(_ direction: WaitDirection) -> IOUringOperation {
         let events = direction == .read
             ? UInt32(SockBindings.EPOLLIN | SockBindings.EPOLLRDHUP)

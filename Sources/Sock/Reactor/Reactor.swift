@@ -45,8 +45,9 @@ import Synchronization
 /// `Reactor(backend: .ioUring)` submits reads (`IORING_OP_RECV`) and writes
 /// (`IORING_OP_SEND`) to an io_uring and resumes the task on their
 /// completion: one `io_uring_enter` per loop turn submits every operation the
-/// tasks started in it. Accepts, datagrams with addresses and connects wait
-/// for readiness with one-shot `IORING_OP_POLL_ADD`s on the same ring.
+/// tasks started in it. A TCP connect is one `IORING_OP_CONNECT`; accepts and
+/// datagrams with addresses wait for readiness with one-shot
+/// `IORING_OP_POLL_ADD`s on the same ring.
 /// Deadlines are `IORING_OP_LINK_TIMEOUT`s linked to the operation, and task
 /// cancellation or closing a connection submits `IORING_OP_ASYNC_CANCEL`; a
 /// task resumes only once the kernel is done with its buffer.
