@@ -69,9 +69,7 @@ enum Messaging {
         defer { closedir(directory) }
         var matches: [CInt] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = direntName(entry)
             guard let number = CInt(name) else { continue }
             var info = stat()
             if fstat(number, &info) == 0 && info.st_ino == target.st_ino && info.st_dev == target.st_dev {

@@ -80,16 +80,22 @@ func isOpen(_ fd: CInt) -> Bool {
     Glibc.fcntl(fd, SockBindings.F_GETFD) != -1
 }
 
+/// The name of a directory entry. Read as a C string through a pointer:
+/// copying `d_name` (a 256-byte tuple) would read past a short record at
+/// the end of readdir's buffer (AddressSanitizer reports it).
+func direntName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+    let name = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+    return String(cString: name.assumingMemoryBound(to: CChar.self))
+}
+
 /// The number of entries in /proc/self/fd (the process's open descriptors).
 func openDescriptorCount() -> Int {
     guard let directory = opendir("/proc/self/fd") else { return -1 }
     defer { closedir(directory) }
     var count = 0
     while let entry = readdir(directory) {
-        let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
-            name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
-        }
-        if !isDot { count += 1 }
+        let name = direntName(entry)
+        if name != "." && name != ".." { count += 1 }
     }
     return count
 }

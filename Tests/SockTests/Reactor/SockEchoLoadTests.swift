@@ -95,7 +95,7 @@ private func descriptorTargets(of pid: pid_t) -> [String] {
     var targets: [String] = []
     var buffer = [CChar](repeating: 0, count: 256)
     while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let name = direntName(entry)
         guard name != ".", name != ".." else { continue }
         let length = readlink("/proc/\(pid)/fd/\(name)", &buffer, buffer.count - 1)
         if length > 0 { targets.append(String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
