@@ -49,6 +49,15 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
     private var drained: [UInt64] = []
     /// Set when `remote` is not empty (read without the lock each turn).
     private let hasRemote = Atomic<Bool>(false)
+    /// Operations submitted whose completion has not been handled yet.
+    private(set) var operationsInFlight = 0
+    /// Set by ``beginShutdown()``: cancelled operations then end with
+    /// `.closed`, and no new entry is written once the ring is closed.
+    private(set) var isShuttingDown = false
+    /// ``isShuttingDown`` for other threads: an operation started after it
+    /// ends with `.closed` at once.
+    let hasStopped = Atomic<Bool>(false)
+    private var isClosed = false
     /// Statistics for tests: operations submitted, cancellations, SQ-full submits.
     private(set) var submittedOperations = 0
     private(set) var cancellations = 0
@@ -105,20 +114,25 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
     // MARK: Reactor thread
 
     /// The next submission entry, zeroed; a full queue is submitted first.
-    /// `count` entries are guaranteed consecutive (for a linked pair).
-    func entries(_ count: UInt32 = 1) -> UnsafeMutablePointer<IOUringSQE> {
+    /// `count` entries are guaranteed consecutive (for a linked pair). Nil
+    /// once the ring is closed (after the reactor stopped).
+    func entries(_ count: UInt32 = 1) -> UnsafeMutablePointer<IOUringSQE>? {
+        if isClosed { return nil }
         while ring.freeSubmissionSlots < count {
             submissionQueueFull += 1
             _ = try? ring.submit()
         }
         submittedOperations += 1
-        return ring.nextEntry()!
+        return ring.nextEntry()
     }
+
+    /// Counts an operation the ring now owns (its completion decrements).
+    func operationSubmitted() { operationsInFlight += 1 }
 
     /// Writes an `IORING_OP_ASYNC_CANCEL` for the operation `target`.
     func cancel(_ target: UInt64) {
         cancellations += 1
-        let sqe = entries()
+        guard let sqe = entries() else { return }
         sqe.pointee.opcode = UInt8(SockBindings.IORING_OP_ASYNC_CANCEL)
         sqe.pointee.fd = -1
         sqe.pointee.addr = target
@@ -162,6 +176,7 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
                   let address = UnsafeRawPointer(bitPattern: UInt(userData & IOUringTag.addressMask)) else {
                 return  // a link timeout's or cancellation's own completion
             }
+            operationsInFlight -= 1
             let registration = Unmanaged<IOUringRegistration>.fromOpaque(address)
             registration.takeUnretainedValue().complete(
                 WaitDirection(rawValue: userData & IOUringTag.directionBit)!,
@@ -172,8 +187,25 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
     }
 
     /// Whether prepared entries wait for `io_uring_enter`.
-    var hasUnsubmitted: Bool { ring.flush() > 0 }
+    var hasUnsubmitted: Bool { !isClosed && ring.flush() > 0 }
 
-    /// Closes the ring (the kernel cancels what is still in flight).
-    func close() { ring.close() }
+    /// Cancels every operation in flight (`IORING_ASYNC_CANCEL_ANY`): the
+    /// reactor is stopping, and their tasks end with `.closed` once the
+    /// kernel has let go of their buffers.
+    func beginShutdown() {
+        isShuttingDown = true
+        hasStopped.store(true, ordering: .releasing)
+        guard operationsInFlight > 0, let sqe = entries() else { return }
+        sqe.pointee.opcode = UInt8(SockBindings.IORING_OP_ASYNC_CANCEL)
+        sqe.pointee.fd = -1
+        sqe.pointee.cancel_flags = SockBindings.IORING_ASYNC_CANCEL_ANY
+        sqe.pointee.user_data = IOUringTag.driver.rawValue
+    }
+
+    /// Closes the ring (the kernel cancels what is still in flight). Later
+    /// submissions are refused (``entries(_:)`` returns nil).
+    func close() {
+        isClosed = true
+        ring.close()
+    }
 }

@@ -134,7 +134,9 @@ internal final class IOUringRegistration: @unchecked Sendable {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<CompletionOutcome, Never>) in
                 let onReactor = reactor.isOnReactorThread
                 let immediate: CompletionOutcome? = state.withLock { state in
-                    if state.isClosed || descriptor.isClosed { return .closed }
+                    if state.isClosed || descriptor.isClosed || driver.hasStopped.load(ordering: .acquiring) {
+                        return .closed
+                    }
                     if Task.isCancelled { return .cancelled }
                     var slot = state[direction]
                     slot.continuation = continuation
@@ -144,7 +146,7 @@ internal final class IOUringRegistration: @unchecked Sendable {
                     slot.deadline = deadline.isNone || deadline.isNever ? nil : deadline.nanoseconds
                     slot.cancelReason = nil
                     state[direction] = slot
-                    if onReactor { submitLocked(direction, &state) }
+                    if onReactor && !submitLocked(direction, &state) { return .closed }
                     return nil
                 }
                 if let immediate {
@@ -235,25 +237,32 @@ internal final class IOUringRegistration: @unchecked Sendable {
         state.withLock { state in
             var slot = state[direction]
             guard slot.phase == .queued, let continuation = slot.continuation else { return }
-            if state.isClosed || descriptor.isClosed {
+            if state.isClosed || descriptor.isClosed || driver.isShuttingDown {
                 slot.continuation = nil
                 slot.phase = .idle
                 state[direction] = slot
                 resume = (continuation, .closed)
                 return
             }
-            submitLocked(direction, &state)
+            if !submitLocked(direction, &state) { resume = (continuation, .closed) }
         }
         if let (continuation, outcome) = resume { continuation.resume(returning: outcome) }
     }
 
     /// Writes the slot's entry, linked to a timeout when it has a deadline
-    /// (reactor thread, under the lock).
-    private func submitLocked(_ direction: WaitDirection, _ state: inout State) {
+    /// (reactor thread, under the lock). False, with the slot idle, when the
+    /// ring is closed (the reactor stopped): the caller resumes with
+    /// `.closed`.
+    private func submitLocked(_ direction: WaitDirection, _ state: inout State) -> Bool {
         var slot = state[direction]
         let userData = IOUringReactorDriver.userData(address, .operation, direction, generation: slot.generation)
         let linked = slot.deadline != nil
-        let sqe = driver.entries(linked ? 2 : 1)
+        guard let sqe = driver.entries(linked ? 2 : 1) else {
+            slot.continuation = nil
+            slot.phase = .idle
+            state[direction] = slot
+            return false
+        }
         sqe.pointee.opcode = slot.operation.opcode
         sqe.pointee.fd = descriptor.rawValue
         sqe.pointee.addr = slot.operation.address
@@ -281,7 +290,9 @@ internal final class IOUringRegistration: @unchecked Sendable {
         slot.phase = .submitted
         state[direction] = slot
         state.inFlight += 1
+        driver.operationSubmitted()
         _ = Unmanaged.passUnretained(self).retain()  // released when the completion is handled
+        return true
     }
 
     /// Handles the completion of the operation of `direction` (reactor
@@ -303,7 +314,8 @@ internal final class IOUringRegistration: @unchecked Sendable {
                 outcome = .closed
                 state.isClosed = true
             } else if result == -SockBindings.ECANCELED || (result == -SockBindings.EINTR && slot.cancelReason != nil) {
-                outcome = slot.cancelReason ?? (slot.deadline != nil ? .timedOut : .cancelled)
+                outcome = slot.cancelReason
+                    ?? (driver.isShuttingDown ? .closed : slot.deadline != nil ? .timedOut : .cancelled)
             } else if result == -SockBindings.ETIME && slot.deadline != nil {
                 outcome = .timedOut
             }

@@ -247,6 +247,26 @@ public final class Reactor: Sendable {
             for registration in released { registration.release() }
             released.removeAll(keepingCapacity: true)
         }
+        if let driver {
+            // io_uring: the kernel may still write into the buffers of
+            // operations in flight. Cancel them all and run the loop until
+            // their completions have come back and their tasks have seen
+            // `.closed` (bounded: 2 s).
+            driver.beginShutdown()
+            let limit = Deadline.after(.seconds(2))
+            while true {
+                _ = driver.turn()
+                executor.swapQueue(with: &drained)
+                while let job = drained.pop() {
+                    job.runSynchronously(on: unownedExecutor)
+                }
+                if (driver.operationsInFlight == 0 && !executor.hasJobs) || limit.hasPassed { break }
+                if !executor.hasJobs {
+                    _ = try? poller.wait(into: &events, deadline: .after(.milliseconds(1)))
+                }
+            }
+        }
+        threadIdentity.store(0, ordering: .releasing)
         stopped.store(true, ordering: .releasing)
         closedRegistrations.withLock { list in
             for registration in list { registration.release() }
