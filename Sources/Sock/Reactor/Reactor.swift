@@ -149,9 +149,12 @@ public final class Reactor: Sendable {
     }
 
     /// Stops the thread after the jobs queued now have run, and closes the
-    /// poller: operations still waiting never resume, so close the
-    /// connections and listeners first. Waits for the thread to end unless
-    /// called on it. Idempotent.
+    /// poller. Close the connections and listeners first: on epoll,
+    /// operations still waiting never resume. On io_uring, operations in
+    /// flight are cancelled and end with ``SockError/closed`` once the kernel
+    /// has let go of their buffers (their tasks run on the reactor thread
+    /// one last time, up to 2 s), and later operations fail with it. Waits
+    /// for the thread to end unless called on it. Idempotent.
     public func shutdown() {
         if stopping.exchange(true, ordering: .sequentiallyConsistent) { return }
         poller.wake()

@@ -446,6 +446,25 @@ struct ReactorSleepTests {
         #expect(await sleeper.value == .cancelled)
     }
 
+    @Test("io_uring: shutdown with a read in flight ends it with closed; later operations fail with closed",
+          .enabled(if: reactorBackends.contains(.ioUring), "io_uring is not usable here"))
+    func shutdownEndsOperationsInFlight() async throws {
+        let reactor = try Reactor(backend: .ioUring)
+        let (client, server) = try tcpPair4()
+        defer { try? server.close() }
+        let conn = try AsyncTCPConn(client, on: reactor)
+        let reader = Task(executorPreference: reactor.executor) { () -> SockError? in
+            let buffer = TaskBuffer(count: 16)
+            return await asyncSockError { try await conn.read(into: buffer.raw) }
+        }
+        usleep(50_000)
+        reactor.shutdown()
+        #expect(await reader.value == .closed)
+        #expect(await asyncSockError { try await conn.write(all: [1, 2, 3]) } == .closed)
+        #expect(reactor.driver?.operationsInFlight == 0)
+        try conn.close()
+    }
+
     @Test("shutdown stops the reactor thread after queued work; a second shutdown does nothing", arguments: reactorBackends)
     func shutdown(backend: ReactorBackend) async throws {
         let reactor = try Reactor(backend: backend)
