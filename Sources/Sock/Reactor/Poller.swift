@@ -401,6 +401,12 @@ public final class Poller: Sendable {
         return timer
     }
 
+    /// Removes the pending timers whose token satisfies `matching` and
+    /// returns their tokens (a stopping reactor ends its sleeps with them).
+    internal func removeTimers(where matching: (UInt64) -> Bool) -> [UInt64] {
+        state.withLock { $0.timers.removeAll(where: matching) }
+    }
+
     /// Cancels a timer. Returns false when it already fired (its event may
     /// be in a buffer already) or was cancelled.
     @discardableResult

@@ -180,6 +180,14 @@ public final class Reactor: Sendable {
         return identity != 0 && identity == UInt(pthread_self())
     }
 
+    /// Ends every pending ``sleep(until:)`` with ``SockError/closed`` (the
+    /// reactor is stopping); other timers stay.
+    private func endSleeps() {
+        for token in poller.removeTimers(where: { $0 & ReactorSleeper.tokenTag != 0 }) {
+            ReactorSleeper.handleTimer(token: token, outcome: .closed)
+        }
+    }
+
     /// Hands a deregistered registration to the reactor thread for release.
     internal func releaseLater(_ registration: ReactorRegistration) {
         if stopped.load(ordering: .acquiring) {
@@ -258,6 +266,7 @@ public final class Reactor: Sendable {
             driver.beginShutdown()
             let limit = Deadline.after(.seconds(2))
             while true {
+                endSleeps()
                 _ = driver.turn()
                 executor.swapQueue(with: &drained)
                 while let job = drained.pop() {
@@ -268,6 +277,13 @@ public final class Reactor: Sendable {
                     _ = try? poller.wait(into: &events, deadline: .after(.milliseconds(1)))
                 }
             }
+        }
+        // Sleeps still pending end with `.closed` (their tasks run once
+        // more here, on epoll too).
+        endSleeps()
+        executor.swapQueue(with: &drained)
+        while let job = drained.pop() {
+            job.runSynchronously(on: unownedExecutor)
         }
         threadIdentity.store(0, ordering: .releasing)
         stopped.store(true, ordering: .releasing)

@@ -3,12 +3,20 @@
 // spare — it traps when a server has run out of them).
 import Synchronization
 
+/// How a sleep ended.
+internal enum SleepOutcome: Sendable {
+    case completed
+    case cancelled
+    /// The reactor shut down.
+    case closed
+}
+
 /// One pending sleep: its continuation and timer. Retained by the reactor
 /// while its timer is pending (the timer token is its address with bit 1
 /// set; registrations' tokens have bit 1 clear).
 internal final class ReactorSleeper: Sendable {
     private struct State {
-        var continuation: UnsafeContinuation<Bool, Never>?
+        var continuation: UnsafeContinuation<SleepOutcome, Never>?
         var timer: PollerTimer?
         var done = false
     }
@@ -18,45 +26,49 @@ internal final class ReactorSleeper: Sendable {
     /// The token bit that marks a sleeper's timer.
     static var tokenTag: UInt64 { 2 }
 
-    /// Resumes the sleeper whose timer fired (on the reactor thread) and
-    /// drops the reactor's reference.
-    static func handleTimer(token: UInt64) {
+    /// Resumes the sleeper whose timer fired (on the reactor thread), or
+    /// that the reactor's shutdown ends, and drops the reactor's reference.
+    static func handleTimer(token: UInt64, outcome: SleepOutcome = .completed) {
         let sleeper = Unmanaged<ReactorSleeper>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(token & ~tokenTag))!)
-        sleeper.takeUnretainedValue().finish(completed: true)
+        sleeper.takeUnretainedValue().finish(outcome)
         sleeper.release()
     }
 
-    /// Ends the sleep once; `completed` false for a cancellation.
-    func finish(completed: Bool) {
-        let continuation: UnsafeContinuation<Bool, Never>? = state.withLock { state in
+    /// Ends the sleep once.
+    func finish(_ outcome: SleepOutcome) {
+        let continuation: UnsafeContinuation<SleepOutcome, Never>? = state.withLock { state in
             if state.done { return nil }
             state.done = true
             defer { state.continuation = nil }
             return state.continuation
         }
-        continuation?.resume(returning: completed)
+        continuation?.resume(returning: outcome)
     }
 
-    /// Sleeps on `reactor`'s timers until `deadline`; false when cancelled.
-    func sleep(on reactor: Reactor, until deadline: Deadline) async -> Bool {
+    /// Sleeps on `reactor`'s timers until `deadline`.
+    func sleep(on reactor: Reactor, until deadline: Deadline) async -> SleepOutcome {
         await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Bool, Never>) in
-                let cancelled = state.withLock { state -> Bool in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<SleepOutcome, Never>) in
+                let early = state.withLock { state -> SleepOutcome? in
                     if Task.isCancelled {
                         state.done = true
-                        return true
+                        return .cancelled
+                    }
+                    if reactor.isShutDown {
+                        state.done = true
+                        return .closed
                     }
                     state.continuation = continuation
                     let token = UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque())) | Self.tokenTag
                     state.timer = reactor.poller.schedule(at: deadline, token: token)
-                    return false
+                    return nil
                 }
-                if cancelled { continuation.resume(returning: false) }
+                if let early { continuation.resume(returning: early) }
             }
         } onCancel: {
             let timer = self.state.withLock { $0.timer }
             if let timer, reactor.poller.cancel(timer) {
-                self.finish(completed: false)
+                self.finish(.cancelled)
                 Unmanaged.passUnretained(self).release()  // the timer's reference
             }
         }
@@ -68,11 +80,15 @@ extension Reactor {
     /// reactor's timers: never earlier, and without needing a thread or a
     /// descriptor of its own.
     ///
-    /// - Throws: ``SockError/cancelled`` when the task is cancelled first.
+    /// - Throws: ``SockError/cancelled`` when the task is cancelled first;
+    ///   ``SockError/closed`` when the reactor is shut down (before or
+    ///   during the sleep).
     public func sleep(until deadline: Deadline) async throws(SockError) {
         if deadline.isNone || deadline.hasPassed { return }
-        if !(await ReactorSleeper().sleep(on: self, until: deadline)) {
-            throw .cancelled
+        switch await ReactorSleeper().sleep(on: self, until: deadline) {
+        case .completed: return
+        case .cancelled: throw .cancelled
+        case .closed: throw .closed
         }
     }
 

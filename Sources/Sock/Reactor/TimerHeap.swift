@@ -80,6 +80,19 @@ internal struct TimerHeap {
         return token
     }
 
+    /// Removes every pending timer whose token satisfies `matching`; returns
+    /// their tokens.
+    mutating func removeAll(where matching: (UInt64) -> Bool) -> [UInt64] {
+        let pending = heap  // a snapshot of the slots: removing reorders the heap
+        var removed: [UInt64] = []
+        for slot in pending where matching(tokens[Int(slot)]) {
+            removed.append(tokens[Int(slot)])
+            remove(at: Int(positions[Int(slot)]))
+            free(Int(slot))
+        }
+        return removed
+    }
+
     private mutating func free(_ slot: Int) {
         generations[slot] &+= 1
         positions[slot] = -2 - firstFree

@@ -446,6 +446,26 @@ struct ReactorSleepTests {
         #expect(await sleeper.value == .cancelled)
     }
 
+    @Test("shutdown ends pending sleeps with closed (their tasks run once more); a sleep after shutdown fails with closed",
+          arguments: reactorBackends)
+    func shutdownEndsSleeps(backend: ReactorBackend) async throws {
+        let reactor = try Reactor(backend: backend)
+        let sleepers = (0..<3).map { _ in
+            Task(executorPreference: reactor.executor) {
+                await asyncSockError { try await reactor.sleep(for: .seconds(60)) }
+            }
+        }
+        // A timer that is not a sleep (the poller's own) stays pending.
+        let other = reactor.poller.schedule(at: .after(.seconds(60)), token: 1 << 40)
+        usleep(50_000)
+        let start = Deadline.monotonicNow()
+        reactor.shutdown()
+        for sleeper in sleepers { #expect(await sleeper.value == .closed) }
+        #expect(millisecondsSince(start) < 10_000)
+        #expect(await asyncSockError { try await reactor.sleep(for: .seconds(1)) } == .closed)
+        #expect(reactor.poller.cancel(other), "a timer that is not a sleep was removed")
+    }
+
     @Test("io_uring: shutdown with a read in flight ends it with closed; later operations fail with closed",
           .enabled(if: reactorBackends.contains(.ioUring), "io_uring is not usable here"))
     func shutdownEndsOperationsInFlight() async throws {
