@@ -138,7 +138,7 @@ test-sanitizers:
 	  echo "make: test-sanitizers: $$sanitizer ($$scratch)" >&2; \
 	  $(SWIFT) build --build-tests --sanitize=$$sanitizer --scratch-path $$scratch; \
 	  SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 \
-	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:suppressions=$(CURDIR)/Tests/Sanitizers/asan.supp \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
 	  TSAN_OPTIONS=halt_on_error=0:exitcode=66 \
 	    $(SWIFT) test --skip-build --sanitize=$$sanitizer --scratch-path $$scratch; \
