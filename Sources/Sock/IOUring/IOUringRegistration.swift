@@ -134,7 +134,8 @@ internal final class IOUringRegistration: @unchecked Sendable {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<CompletionOutcome, Never>) in
                 let onReactor = reactor.isOnReactorThread
                 let immediate: CompletionOutcome? = state.withLock { state in
-                    if state.isClosed || descriptor.isClosed || driver.hasStopped.load(ordering: .acquiring) {
+                    if state.isClosed || descriptor.isClosed || reactor.isShutDown
+                        || driver.hasStopped.load(ordering: .acquiring) {
                         return .closed
                     }
                     if Task.isCancelled { return .cancelled }

@@ -401,6 +401,12 @@ public final class Poller: Sendable {
         return timer
     }
 
+    /// The tokens of the live registrations (a stopping reactor ends their
+    /// waits).
+    internal func registeredTokens() -> [UInt64] {
+        state.withLock { state in state.slots.compactMap { $0.descriptor == nil ? nil : $0.token } }
+    }
+
     /// Removes the pending timers whose token satisfies `matching` and
     /// returns their tokens (a stopping reactor ends its sleeps with them).
     internal func removeTimers(where matching: (UInt64) -> Bool) -> [UInt64] {

@@ -149,12 +149,12 @@ public final class Reactor: Sendable {
     }
 
     /// Stops the thread after the jobs queued now have run, and closes the
-    /// poller. Close the connections and listeners first: on epoll,
-    /// operations still waiting never resume. On io_uring, operations in
-    /// flight are cancelled and end with ``SockError/closed`` once the kernel
-    /// has let go of their buffers (their tasks run on the reactor thread
-    /// one last time, up to 2 s), and later operations fail with it. Waits
-    /// for the thread to end unless called on it. Idempotent.
+    /// poller. Operations still waiting end with ``SockError/closed`` (on
+    /// io_uring, once the kernel has let go of their buffers: they are
+    /// cancelled first), and so do sleeps; their tasks run on the reactor
+    /// thread one last time (up to 2 s in all). From the call on, an
+    /// operation that would have to wait fails with ``SockError/closed``.
+    /// Waits for the thread to end unless called on it. Idempotent.
     public func shutdown() {
         if stopping.exchange(true, ordering: .sequentiallyConsistent) { return }
         poller.wake()
@@ -258,32 +258,33 @@ public final class Reactor: Sendable {
             for registration in released { registration.release() }
             released.removeAll(keepingCapacity: true)
         }
-        if let driver {
-            // io_uring: the kernel may still write into the buffers of
-            // operations in flight. Cancel them all and run the loop until
-            // their completions have come back and their tasks have seen
-            // `.closed` (bounded: 2 s).
-            driver.beginShutdown()
-            let limit = Deadline.after(.seconds(2))
-            while true {
-                endSleeps()
-                _ = driver.turn()
-                executor.swapQueue(with: &drained)
-                while let job = drained.pop() {
-                    job.runSynchronously(on: unownedExecutor)
-                }
-                if (driver.operationsInFlight == 0 && !executor.hasJobs) || limit.hasPassed { break }
-                if !executor.hasJobs {
-                    _ = try? poller.wait(into: &events, deadline: .after(.milliseconds(1)))
+        // Stopping: end what still waits, and let the tasks see it. New
+        // waits fail with `.closed` from now on (see `isShutDown`). epoll:
+        // waiting reads, writes and accepts end with `.closed`. io_uring:
+        // the kernel may still write into the buffers of operations in
+        // flight, so they are cancelled, and their tasks resume only when
+        // the completions come back. Sleeps end with `.closed`. Bounded: 2 s.
+        driver?.beginShutdown()
+        let limit = Deadline.after(.seconds(2))
+        while true {
+            endSleeps()
+            if driver == nil {
+                for token in poller.registeredTokens() {
+                    ReactorRegistration.from(token: token).endWaits()
                 }
             }
-        }
-        // Sleeps still pending end with `.closed` (their tasks run once
-        // more here, on epoll too).
-        endSleeps()
-        executor.swapQueue(with: &drained)
-        while let job = drained.pop() {
-            job.runSynchronously(on: unownedExecutor)
+            _ = driver?.turn()
+            executor.swapQueue(with: &drained)
+            while let job = drained.pop() {
+                job.runSynchronously(on: unownedExecutor)
+            }
+            closedRegistrations.withLock { swap(&$0, &released) }
+            for registration in released { registration.release() }
+            released.removeAll(keepingCapacity: true)
+            if ((driver?.operationsInFlight ?? 0) == 0 && !executor.hasJobs) || limit.hasPassed { break }
+            if !executor.hasJobs {
+                _ = try? poller.wait(into: &events, deadline: .after(.milliseconds(1)))
+            }
         }
         threadIdentity.store(0, ordering: .releasing)
         stopped.store(true, ordering: .releasing)

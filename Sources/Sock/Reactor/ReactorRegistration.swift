@@ -125,7 +125,7 @@ internal final class ReactorRegistration: Sendable {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<WaitOutcome, Never>) in
                 let bit = UInt8(1) << direction.rawValue
                 let immediate: WaitOutcome? = state.withLock { state in
-                    if state.isClosed || descriptor.isClosed { return .closed }
+                    if state.isClosed || descriptor.isClosed || reactor.isShutDown { return .closed }
                     if pendingReadiness.load(ordering: .acquiring) & bit != 0 {
                         pendingReadiness.bitwiseAnd(~bit, ordering: .acquiringAndReleasing)
                         return .ready
@@ -162,6 +162,13 @@ internal final class ReactorRegistration: Sendable {
         guard let continuation = waiter.continuation else { return }
         if !timerFired, let timer = waiter.timer { reactor.poller.cancel(timer) }
         continuation.resume(returning: outcome)
+    }
+
+    /// Ends both waits (if any) with `.closed`, keeping the registration:
+    /// the reactor is stopping.
+    func endWaits() {
+        finish(.read, with: .closed, timerFired: false)
+        finish(.write, with: .closed, timerFired: false)
     }
 
     // MARK: Reactor thread
