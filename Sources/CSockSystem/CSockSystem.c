@@ -59,3 +59,16 @@ int csock_io_uring_enter(int fd, unsigned int to_submit, unsigned int min_comple
 int csock_io_uring_register(int fd, unsigned int opcode, void *argument, unsigned int count) {
     return (int)syscall(SYS_io_uring_register, fd, opcode, argument, count);
 }
+
+// ThreadSanitizer's annotation entry points, present only when its runtime
+// is linked in (weak: NULL otherwise).
+void __tsan_acquire(void *address) __attribute__((weak));
+void __tsan_release(void *address) __attribute__((weak));
+
+void csock_tsan_acquire(const void *address) {
+    if (__tsan_acquire) __tsan_acquire((void *)address);
+}
+
+void csock_tsan_release(const void *address) {
+    if (__tsan_release) __tsan_release((void *)address);
+}

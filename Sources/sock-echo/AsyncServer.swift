@@ -27,7 +27,7 @@ final class AsyncServer: Sendable {
     private let listener: Descriptor
     private let startAccepting: @Sendable (AsyncServer) throws(SockError) -> Void
     /// Open connections, closed on stop.
-    let connections = Mutex<[CInt: Descriptor]>([:])
+    let connections = SockMutex<[CInt: Descriptor]>([:])
     let scratch = ReactorScratch(size: echoBufferSize)
     let stopping = Atomic<Bool>(false)
 

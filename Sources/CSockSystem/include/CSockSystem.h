@@ -43,4 +43,11 @@ int csock_io_uring_enter(int fd, unsigned int to_submit, unsigned int min_comple
 /// io_uring_register(2).
 int csock_io_uring_register(int fd, unsigned int opcode, void *argument, unsigned int count);
 
+/// Tells ThreadSanitizer that a lock at `address` was acquired or is about
+/// to be released, when the process runs under it (no-ops otherwise). Swift's
+/// `Synchronization.Mutex` takes a contended lock inside the kernel (a
+/// futex), where ThreadSanitizer cannot see it.
+void csock_tsan_acquire(const void *address);
+void csock_tsan_release(const void *address);
+
 #endif

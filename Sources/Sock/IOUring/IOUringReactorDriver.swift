@@ -45,7 +45,7 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
     /// Requests from other threads: operation user data with the tag
     /// `.operation` (submit it; the registration was retained) or `.cancel`
     /// (cancel the operation whose user data this is, with the tag cleared).
-    private let remote: Mutex<[UInt64]>
+    private let remote: SockMutex<[UInt64]>
     private var drained: [UInt64] = []
     /// Set when `remote` is not empty (read without the lock each turn).
     private let hasRemote = Atomic<Bool>(false)
@@ -89,7 +89,7 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
         self.support = support
         var queue: [UInt64] = []
         queue.reserveCapacity(256)
-        remote = Mutex(queue)
+        remote = SockMutex(queue)
         drained.reserveCapacity(256)
     }
 

@@ -99,7 +99,7 @@ internal final class IOUringRegistration: @unchecked Sendable {
     let reactor: Reactor
     let driver: IOUringReactorDriver
     let descriptor: Descriptor
-    private let state = Mutex(State())
+    private let state = SockMutex(State())
     /// The link timeouts' timespecs, one per direction (the kernel copies
     /// them when it takes the entry).
     private let timespecs: UnsafeMutablePointer<KernelTimespec>

@@ -78,7 +78,7 @@ public final class Poller: Sendable {
     private let wakePending = Atomic<Bool>(false)
     /// Threads inside `epoll_wait` (a timer that becomes the earliest wakes them).
     private let waiters = Atomic<Int>(0)
-    private let state: Mutex<State>
+    private let state: SockMutex<State>
 
     /// Creates an epoll instance and its wake-up eventfd.
     ///
@@ -97,7 +97,7 @@ public final class Poller: Sendable {
         }
         var initial = State(timers: TimerHeap(capacity: timerCapacity))
         initial.slots.reserveCapacity(capacity)
-        state = Mutex(initial)
+        state = SockMutex(initial)
         do {
             try control(EpollDeclarations.add, wakeCounter.rawValue,
                         events: EpollDeclarations.readable | EpollDeclarations.edgeTriggered, data: Self.wakeUpData)

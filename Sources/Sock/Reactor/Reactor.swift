@@ -73,8 +73,8 @@ public final class Reactor: Sendable {
     private let stopped = Atomic<Bool>(false)
     /// Registrations closed since the last loop iteration, released by the
     /// reactor thread after it has dispatched the events it fetched.
-    private let closedRegistrations: Mutex<[Unmanaged<ReactorRegistration>]>
-    private let thread: Mutex<pthread_t?>
+    private let closedRegistrations: SockMutex<[Unmanaged<ReactorRegistration>]>
+    private let thread: SockMutex<pthread_t?>
     private let eventCapacity: Int
 
     /// Creates a reactor and starts its thread.
@@ -131,8 +131,8 @@ public final class Reactor: Sendable {
         self.eventCapacity = eventCapacity
         var released: [Unmanaged<ReactorRegistration>] = []
         released.reserveCapacity(64)
-        closedRegistrations = Mutex(released)
-        thread = Mutex(nil)
+        closedRegistrations = SockMutex(released)
+        thread = SockMutex(nil)
         let context = Unmanaged.passRetained(self).toOpaque()
         var id = pthread_t()
         let result = pthread_create(&id, nil, { context in

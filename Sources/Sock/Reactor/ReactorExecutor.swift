@@ -65,7 +65,7 @@ internal struct JobQueue: @unchecked Sendable {
 /// ```
 public final class ReactorExecutor: TaskExecutor, Sendable {
     /// Jobs waiting to run.
-    private let queue: Mutex<JobQueue>
+    private let queue: SockMutex<JobQueue>
     /// Set by the reactor thread while it is about to wait, so that
     /// `enqueue` from another thread knows to wake it.
     internal let reactorMayWait = Atomic<Bool>(false)
@@ -74,7 +74,7 @@ public final class ReactorExecutor: TaskExecutor, Sendable {
 
     internal init(poller: Poller, capacity: Int) {
         self.poller = poller
-        queue = Mutex(JobQueue(capacity: capacity))
+        queue = SockMutex(JobQueue(capacity: capacity))
     }
 
     deinit {

@@ -46,7 +46,7 @@ internal final class ReactorRegistration: Sendable {
 
     let reactor: Reactor
     let descriptor: Descriptor
-    private let state = Mutex(WaitState())
+    private let state = SockMutex(WaitState())
     /// Readiness that arrived while nobody waited (bit 0 read, bit 1 write);
     /// an operation clears its bit before it strikes. Bit 2 (sticky): an
     /// event reported a half-close, hang-up or error. Bit 3: the last stream

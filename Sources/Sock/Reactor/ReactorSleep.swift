@@ -21,7 +21,7 @@ internal final class ReactorSleeper: Sendable {
         var done = false
     }
 
-    private let state = Mutex(State())
+    private let state = SockMutex(State())
 
     /// The token bit that marks a sleeper's timer.
     static var tokenTag: UInt64 { 2 }
