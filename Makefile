@@ -140,7 +140,7 @@ test-sanitizers:
 	  SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0 \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:suppressions=$(CURDIR)/Tests/Sanitizers/asan.supp \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
-	  TSAN_OPTIONS=halt_on_error=0:exitcode=66 \
+	  TSAN_OPTIONS=halt_on_error=0:exitcode=66:suppressions=$(CURDIR)/Tests/Sanitizers/tsan.supp \
 	    $(SWIFT) test --skip-build --sanitize=$$sanitizer --scratch-path $$scratch; \
 	done
 
