@@ -3,11 +3,12 @@
 // multishot re-arming, cancellation, 2,000 connections through 8 submission
 // entries, allocations in steady state; the per-connection buffer cap (a
 // peer that does not read cannot take the ring), reset peers closed, the
-// starved FIFO, and completions that do not fit.
+// starved FIFO, and completions that do not fit (also fuzzed:
+// Fuzz/Sources/fuzz-uring-cqe, whose seeds are replayed here).
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import Sock
+@_spi(Fuzzing) @testable import Sock
 import SockBindings
 import SockTestSupport
 import Testing
@@ -123,6 +124,28 @@ private func resetClose(_ fd: CInt) {
 
 private func setNonBlocking(_ fd: CInt) {
     _ = Glibc.fcntl(fd, Glibc.F_SETFL, Glibc.fcntl(fd, Glibc.F_GETFL) | Glibc.O_NONBLOCK)
+}
+
+/// The seed inputs of the fuzz target fuzz-uring-cqe (Fuzz/Corpus/fuzz-uring-cqe).
+private func uringSeeds() -> [(name: String, bytes: [UInt8])] {
+    var path = "\(#filePath)"
+    for _ in 0..<4 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+    let directory = path + "/Fuzz/Corpus/fuzz-uring-cqe"
+    guard let handle = opendir(directory) else { return [] }
+    defer { closedir(handle) }
+    var seeds: [(String, [UInt8])] = []
+    while let entry = readdir(handle) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard !name.hasPrefix(".") else { continue }
+        let fd = Glibc.open(directory + "/" + name, Glibc.O_RDONLY)
+        guard fd >= 0 else { continue }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = Glibc.read(fd, &chunk, chunk.count), count > 0 { bytes += chunk[..<count] }
+        Glibc.close(fd)
+        seeds.append((name, bytes))
+    }
+    return seeds.sorted { $0.0 < $1.0 }
 }
 
 extension RuntimeCoreTests {
@@ -564,6 +587,17 @@ extension RuntimeCoreTests {
             #expect(engine.statistics.aborted == 1)
             #expect(engine.statistics.doubleReturns == 0)
             #expect(engine.consistencyProblem() == nil)
+        }
+
+        @Test("The fuzz target's seed inputs replay with the engine consistent after every completion",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func fuzzSeedsReplay() throws {
+            let seeds = uringSeeds()
+            #expect(seeds.count >= 5, "seeds in Fuzz/Corpus/fuzz-uring-cqe")
+            for (name, bytes) in seeds {
+                let problem = bytes.withUnsafeBytes { IOUringEngineReplay.replay($0) }
+                #expect(problem == nil, "\(name)")
+            }
         }
     }
 }
