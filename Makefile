@@ -145,8 +145,9 @@ test-sanitizers:
 	done
 
 # libFuzzer targets (Fuzz/, a package of its own: the library's build gains
-# nothing) for address text, sockaddr decoding, control messages and TCP
-# info, built with -sanitize=fuzzer,address; each runs FUZZ_SECONDS from the
+# nothing) for address text, sockaddr decoding, control messages, TCP info
+# and the io_uring engine's completion handling, built with
+# -sanitize=fuzzer,address; each runs FUZZ_SECONDS from the
 # seed corpus in Fuzz/Corpus. Fails on any crash, trap or leak.
 FUZZ_SECONDS ?= 60
 fuzz:

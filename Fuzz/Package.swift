@@ -16,9 +16,14 @@
 //   fuzz-control-messages  control-message parsing (ControlMessages, rights,
 //                          credentials, the Go-style helpers)
 //   fuzz-tcp-info          TCPInfoSnapshot from truncated (and over-long) buffers
+//   fuzz-uring-cqe         the io_uring engine's completion handling: synthetic
+//                          completions (bogus kinds, descriptors, buffer ids,
+//                          results, flags) through a dry engine; its
+//                          bookkeeping checked after each (SPI: Fuzzing)
 import PackageDescription
 
-let fuzzTargets = ["fuzz-address-text", "fuzz-sockaddr-decode", "fuzz-control-messages", "fuzz-tcp-info"]
+let fuzzTargets = ["fuzz-address-text", "fuzz-sockaddr-decode", "fuzz-control-messages", "fuzz-tcp-info",
+                   "fuzz-uring-cqe"]
 
 let package = Package(
     name: "SockFuzz",

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 project=$(pwd)
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
-FUZZ_TARGETS="${FUZZ_TARGETS:-fuzz-address-text fuzz-sockaddr-decode fuzz-control-messages fuzz-tcp-info}"
+FUZZ_TARGETS="${FUZZ_TARGETS:-fuzz-address-text fuzz-sockaddr-decode fuzz-control-messages fuzz-tcp-info fuzz-uring-cqe}"
 SWIFT="${SWIFT:-swift}"
 scratch="$project/.build-fuzz"
 

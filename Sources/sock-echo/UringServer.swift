@@ -28,7 +28,10 @@ final class UringServer: Sendable {
     /// Runs the loop until ``stop()``.
     func run() {
         // Buffers for up to 4,096 connections with data in flight at once
-        // (4 KB each: 16 MB); a ring running dry only delays a receive.
+        // (4 KB each: 16 MB); a ring running dry only delays a receive, and
+        // one connection holds at most 16 of them (the engine's
+        // per-connection cap), so peers that do not read their echo cannot
+        // take the ring from the others.
         let engine: IOUringEngine
         do throws(SockErrno) {
             engine = try IOUringEngine(entries: 256, bufferCount: IOUringEngine.bufferCount(forConnections: 4096),

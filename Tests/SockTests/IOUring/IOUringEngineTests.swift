@@ -1,11 +1,14 @@
 // The completion engine (IOUring/IOUringEngine.swift) serving echo
 // connections over loopback: half-close, a dry buffer ring (ENOBUFS),
 // multishot re-arming, cancellation, 2,000 connections through 8 submission
-// entries, and allocations in steady state.
+// entries, allocations in steady state; the per-connection buffer cap (a
+// peer that does not read cannot take the ring), reset peers closed, the
+// starved FIFO, and completions that do not fit (also fuzzed:
+// Fuzz/Sources/fuzz-uring-cqe, whose seeds are replayed here).
 #if canImport(Glibc)
 import Glibc
 #endif
-@testable import Sock
+@_spi(Fuzzing) @testable import Sock
 import SockBindings
 import SockTestSupport
 import Testing
@@ -97,6 +100,54 @@ private func pattern(_ count: Int, seed: Int) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed) }
 }
 
+/// An engine that submits nothing (its completions are fed by hand): for the
+/// state machine's own rules, with made-up descriptor numbers.
+private func dryEngine(bufferCount: UInt32 = 64, cap: Int = 4) throws -> IOUringEngine {
+    try IOUringEngine(entries: 8, bufferCount: bufferCount, bufferSize: 1024, perConnectionBuffers: cap,
+                      descriptorCapacity: 64, submits: false)
+}
+
+/// CQE flags of a receive completion in buffer `id`.
+private func received(_ id: Int, more: Bool, nonEmpty: Bool = false) -> UInt32 {
+    SockBindings.IORING_CQE_F_BUFFER | (more ? SockBindings.IORING_CQE_F_MORE : 0)
+        | (nonEmpty ? SockBindings.IORING_CQE_F_SOCK_NONEMPTY : 0)
+        | UInt32(id) << UInt32(SockBindings.IORING_CQE_BUFFER_SHIFT)
+}
+
+/// Closes `fd` with a reset (SO_LINGER 0).
+private func resetClose(_ fd: CInt) {
+    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+    _ = Glibc.setsockopt(fd, SockBindings.SOL_SOCKET, SockBindings.SO_LINGER, &linger,
+                         socklen_t(MemoryLayout<Glibc.linger>.size))
+    Glibc.close(fd)
+}
+
+private func setNonBlocking(_ fd: CInt) {
+    _ = Glibc.fcntl(fd, Glibc.F_SETFL, Glibc.fcntl(fd, Glibc.F_GETFL) | Glibc.O_NONBLOCK)
+}
+
+/// The seed inputs of the fuzz target fuzz-uring-cqe (Fuzz/Corpus/fuzz-uring-cqe).
+private func uringSeeds() -> [(name: String, bytes: [UInt8])] {
+    var path = "\(#filePath)"
+    for _ in 0..<4 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+    let directory = path + "/Fuzz/Corpus/fuzz-uring-cqe"
+    guard let handle = opendir(directory) else { return [] }
+    defer { closedir(handle) }
+    var seeds: [(String, [UInt8])] = []
+    while let entry = readdir(handle) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard !name.hasPrefix(".") else { continue }
+        let fd = Glibc.open(directory + "/" + name, Glibc.O_RDONLY)
+        guard fd >= 0 else { continue }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = Glibc.read(fd, &chunk, chunk.count), count > 0 { bytes += chunk[..<count] }
+        Glibc.close(fd)
+        seeds.append((name, bytes))
+    }
+    return seeds.sorted { $0.0 < $1.0 }
+}
+
 extension RuntimeCoreTests {
     @Suite("io_uring completion engine: echo over multishot accept and receive with a buffer ring")
     struct IOUringEngineTests {
@@ -134,8 +185,10 @@ extension RuntimeCoreTests {
         @Test("A buffer ring running dry (ENOBUFS) recovers without losing bytes; receives are re-armed",
               .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
         func bufferRingRunsDry() throws {
-            // 4 buffers of 256 bytes for 8 connections sending 64 KB each.
-            let engine = try IOUringEngine(entries: 16, bufferCount: 4, bufferSize: 256)
+            // 4 buffers of 256 bytes for 8 connections sending 64 KB each
+            // (the clients send on one connection at a time, so the cap is
+            // set above the ring: one connection can run it dry).
+            let engine = try IOUringEngine(entries: 16, bufferCount: 4, bufferSize: 256, perConnectionBuffers: 8)
             let (listener, port) = loopbackListener()
             defer { Glibc.close(listener) }
             engine.listen(on: listener)
@@ -278,6 +331,273 @@ extension RuntimeCoreTests {
             #expect(IOUringEngine.bufferCount(forConnections: 10_000) == 16384)
             #expect(IOUringEngine.bufferCount(forConnections: 1_000_000) == 32768)
             #expect(engine.buffers.residentBytes == 4096 + 8 * 256)
+        }
+
+        @Test("A peer that never reads its echo holds at most the per-connection cap and stops receiving; another connection is still served; close cancels its stuck send",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"),
+              arguments: [true, false])
+        func capHoldsAPeerThatDoesNotRead(multishotLimit: Bool) throws {
+            // multishotLimit false: the path of kernels before 6.17 (no byte
+            // limit on a multishot receive): single-shot receives.
+            let cap = 4
+            let engine = try IOUringEngine(entries: 16, bufferCount: 64, bufferSize: 1024, perConnectionBuffers: cap)
+            engine.limitsMultishot = multishotLimit
+            var closed: [CInt] = []
+            engine.onClose = { closed.append($0) }
+            let (a, b) = rawPair()   // b writes without end and never reads
+            defer { Glibc.close(b) }
+            setNonBlocking(b)
+            let chunk = [UInt8](repeating: 0x5a, count: 65_536)
+            while Glibc.send(b, chunk, chunk.count, SockBindings.MSG_NOSIGNAL) > 0 {}
+            let stop = Flag()
+            let writer = TestThread {
+                while !stop.isRaised {
+                    if Glibc.send(b, chunk, chunk.count, SockBindings.MSG_NOSIGNAL) <= 0 { usleep(500) }
+                }
+            }
+            engine.serve(a)
+            // Long enough for a's echo to fill what b does not read.
+            let settle = ContinuousClock.now
+            while ContinuousClock.now - settle < .milliseconds(500) { try engine.runOnce(timeoutNanoseconds: 1_000_000) }
+            let heldByA = engine.buffersHeld(by: a)
+            #expect(heldByA >= 1 && heldByA <= cap, "held \(heldByA) of 64 buffers (cap \(cap)): \(engine.statistics)")
+            #expect(engine.statistics.peakHeld <= cap, "\(engine.statistics)")
+            #expect(engine.statistics.capped >= 1)
+            #expect(!engine.isReceiving(a), "its data waits in its socket")
+            #expect(engine.statistics.multishotLimitRejected == 0 || !multishotLimit)
+
+            // Another connection is served meanwhile.
+            let (c, d) = rawPair()
+            defer { Glibc.close(d) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            _ = Glibc.setsockopt(d, SockBindings.SOL_SOCKET, SockBindings.SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            engine.serve(c)
+            sendAll(d, pattern(100, seed: 3))
+            let done = Flag()
+            let echoed = Slot<[UInt8]>()
+            let reader = TestThread {
+                echoed.set(readAll(d, limit: 100).bytes)
+                done.raise()
+            }
+            try drive(engine, until: done)
+            reader.join()
+            #expect(echoed.value == pattern(100, seed: 3))
+            #expect(engine.buffersHeld(by: a) <= cap)
+
+            // Closing the stalled connection cancels its send, which would never complete.
+            engine.close(a)
+            engine.close(c)
+            let closing = ContinuousClock.now
+            while closed.count < 2 && ContinuousClock.now - closing < .seconds(10) { try engine.runOnce(timeoutNanoseconds: 5_000_000) }
+            stop.raise()
+            writer.join()
+            #expect(Set(closed) == [a, c])
+            #expect(engine.consistencyProblem() == nil)
+            #expect(engine.statistics.rejectedCompletions == 0)
+        }
+
+        @Test("A peer that resets while its echo is stuck is closed; its echo is not sent on into the dead socket",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func resetPeerIsClosed() throws {
+            let engine = try IOUringEngine(entries: 16, bufferCount: 64, bufferSize: 4096)
+            let (listener, port) = loopbackListener()
+            defer { Glibc.close(listener) }
+            var accepted: [CInt] = []
+            var closed: [CInt] = []
+            engine.onAccept = { accepted.append($0) }
+            engine.onClose = { closed.append($0) }
+            engine.listen(on: listener)
+            let client = connectClient(port)
+            setNonBlocking(client)
+            // Write without reading until neither side takes more: the echo is stuck.
+            let chunk = [UInt8](repeating: 7, count: 65_536)
+            var idle = 0
+            let start = ContinuousClock.now
+            while idle < 50 && ContinuousClock.now - start < .seconds(10) {
+                let sent = Glibc.send(client, chunk, chunk.count, SockBindings.MSG_NOSIGNAL)
+                idle = sent > 0 ? 0 : idle + 1
+                try engine.runOnce(timeoutNanoseconds: 2_000_000)
+            }
+            try #require(accepted.count == 1)
+            #expect(engine.operationsInFlight(accepted[0]) >= 1, "a send is stuck")
+            resetClose(client)
+            let reset = ContinuousClock.now
+            while closed.isEmpty && ContinuousClock.now - reset < .seconds(10) { try engine.runOnce(timeoutNanoseconds: 5_000_000) }
+            #expect(closed == accepted, "\(engine.statistics)")
+            #expect(engine.statistics.aborted == 1)
+            #expect(engine.consistencyProblem() == nil)
+        }
+
+        @Test("A failed send cancels the receive (the kernel may never end it) and the descriptor closes",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func failedSendCancelsReceive() throws {
+            // Measured with sock-echo on Linux 6.18: after a reset failed the
+            // send, a multishot receive stayed armed on the dead socket and
+            // the descriptor was never closed.
+            let engine = try dryEngine()
+            var cancelled: [CInt] = []
+            var closed: [CInt] = []
+            engine.onCancelled = { cancelled.append($0) }
+            engine.onClose = { closed.append($0) }
+            let fd: CInt = 5
+            engine.serve(fd)
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), 100, received(0, more: true))
+            #expect(engine.operationsInFlight(fd) == 2)   // the receive and the echo's send
+            engine.complete(IOUringEngine.userData(.send, fd: fd, extra: 0), -SockBindings.ECONNRESET, 0)
+            #expect(engine.operationsInFlight(fd) == 2, "the receive and the cancellation of everything on the descriptor")
+            #expect(engine.statistics.aborted == 1)
+            // Bytes still arriving are dropped, not echoed into the dead socket.
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), 50, received(1, more: true))
+            #expect(engine.buffersHeld(by: fd) == 0)
+            #expect(engine.operationsInFlight(fd) == 2)
+            engine.complete(IOUringEngine.userData(.cancel, fd: fd, extra: 2), 1, 0)
+            #expect(!engine.isClosing(fd), "the receive's own completion is still due")
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), -SockBindings.ECANCELED, 0)
+            #expect(engine.isClosing(fd))
+            engine.complete(IOUringEngine.userData(.close, fd: fd), 0, 0)
+            #expect(closed == [fd])
+            #expect(cancelled == [fd])
+            #expect(engine.consistencyProblem() == nil)
+            #expect(engine.statistics.rejectedCompletions == 0)
+        }
+
+        @Test("A receive that ends with ENOBUFS after its peer is gone still lets the descriptor close",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func noBuffersAfterPeerGoneStillCloses() throws {
+            let engine = try dryEngine()
+            var closed: [CInt] = []
+            engine.onClose = { closed.append($0) }
+            let fd: CInt = 6
+            engine.serve(fd)
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), 64, received(3, more: true))
+            engine.complete(IOUringEngine.userData(.send, fd: fd, extra: 3), -SockBindings.EPIPE, 0)
+            // The cancellation finds nothing yet (the receive is between
+            // attempts); then the receive ends for want of a buffer.
+            engine.complete(IOUringEngine.userData(.cancel, fd: fd, extra: 2), -SockBindings.ENOENT, 0)
+            #expect(!engine.isClosing(fd))
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), -SockBindings.ENOBUFS, 0)
+            #expect(engine.starvedDescriptors().isEmpty)
+            #expect(engine.isClosing(fd))
+            engine.complete(IOUringEngine.userData(.close, fd: fd), 0, 0)
+            #expect(closed == [fd])
+            #expect(engine.consistencyProblem() == nil)
+        }
+
+        @Test("At the cap the multishot receive is cancelled; it is armed again only when the sends drain to half the cap",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func capCancelsAndResumesAtHalf() throws {
+            let engine = try dryEngine(cap: 4)
+            let fd: CInt = 7
+            engine.serve(fd)
+            for id in 0..<4 {
+                engine.complete(IOUringEngine.userData(.receive, fd: fd), 1024, received(id, more: true, nonEmpty: true))
+            }
+            #expect(engine.buffersHeld(by: fd) == 4)
+            #expect(engine.statistics.capped == 1)
+            #expect(engine.operationsInFlight(fd) == 3)   // receive, send, the receive's cancellation
+            // A completion the multishot posted before the cancellation landed: kept (nothing is lost).
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), 1024, received(4, more: true, nonEmpty: true))
+            #expect(engine.buffersHeld(by: fd) == 5)
+            #expect(engine.operationsInFlight(fd) == 3, "no second cancellation")
+            engine.complete(IOUringEngine.userData(.receive, fd: fd), -SockBindings.ECANCELED, 0)
+            engine.complete(IOUringEngine.userData(.cancel, fd: fd, extra: 1), 1, 0)
+            #expect(!engine.isReceiving(fd))
+            for id in 0..<2 {
+                engine.complete(IOUringEngine.userData(.send, fd: fd, extra: UInt16(id)), 1024, 0)
+                #expect(!engine.isReceiving(fd), "holds \(engine.buffersHeld(by: fd))")
+            }
+            engine.complete(IOUringEngine.userData(.send, fd: fd, extra: 2), 1024, 0)
+            #expect(engine.buffersHeld(by: fd) == 2)
+            #expect(engine.isReceiving(fd))
+            #expect(engine.consistencyProblem() == nil)
+            #expect(engine.statistics.rejectedCompletions == 0)
+        }
+
+        @Test("Starved receives are armed again oldest first, one per buffer the kernel has; a closing one leaves the line",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func starvedReceivesFirstInFirstOut() throws {
+            let engine = try dryEngine(bufferCount: 2, cap: 2)
+            for fd: CInt in [3, 4, 5, 6] { engine.serve(fd) }
+            // 6 holds both buffers (one sending, one queued).
+            engine.complete(IOUringEngine.userData(.receive, fd: 6), 1024, received(0, more: true, nonEmpty: true))
+            engine.complete(IOUringEngine.userData(.receive, fd: 6), 1024, received(1, more: true, nonEmpty: true))
+            for fd: CInt in [5, 3, 4] { engine.complete(IOUringEngine.userData(.receive, fd: fd), -SockBindings.ENOBUFS, 0) }
+            #expect(engine.starvedDescriptors() == [5, 3, 4])
+            engine.endPass()
+            #expect(engine.starvedDescriptors() == [5, 3, 4], "no buffer to take")
+            engine.complete(IOUringEngine.userData(.send, fd: 6, extra: 0), 1024, 0)
+            engine.endPass()
+            #expect(engine.isReceiving(5))
+            #expect(!engine.isReceiving(3) && !engine.isReceiving(4))
+            #expect(engine.starvedDescriptors() == [3, 4])
+            engine.close(3)
+            #expect(engine.starvedDescriptors() == [4])
+            #expect(engine.isClosing(3))
+            #expect(engine.consistencyProblem() == nil)
+        }
+
+        @Test("A kernel that rejects the multishot byte limit (EINVAL, before 6.17): receives go on without it",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func multishotLimitRejected() throws {
+            let engine = try dryEngine()
+            engine.serve(9)
+            engine.complete(IOUringEngine.userData(.receive, fd: 9), -SockBindings.EINVAL, 0)
+            #expect(!engine.limitsMultishot)
+            #expect(engine.statistics.multishotLimitRejected == 1)
+            #expect(engine.isReceiving(9), "armed again, without the limit")
+            #expect(engine.statistics.aborted == 0)
+            #expect(engine.consistencyProblem() == nil)
+        }
+
+        @Test("Completions that do not fit are counted and ignored, never trapped on",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func bogusCompletionsRejected() throws {
+            let engine = try dryEngine()
+            let fd: CInt = 8
+            engine.serve(fd)
+            let receive = IOUringEngine.userData(.receive, fd: fd)
+            let bogus: [(UInt64, Int32, UInt32)] = [
+                (0, 0, 0),                                                   // kind 0
+                (0x7f << 56 | UInt64(fd), 0, 0),                             // unknown kind
+                (IOUringEngine.userData(.receive, fd: -1), 10, received(0, more: true)),
+                (IOUringEngine.userData(.receive, fd: 64), 10, received(0, more: true)),   // past the tables
+                (IOUringEngine.userData(.receive, fd: 9), 10, received(0, more: true)),    // not served
+                (receive, 10, received(64, more: true)),                     // buffer id past the ring
+                (receive, 10, received(65_535, more: true)),
+                (receive, 1025, received(0, more: true)),                    // more bytes than a buffer
+                (receive, 10, SockBindings.IORING_CQE_F_MORE),               // bytes without a buffer
+                (IOUringEngine.userData(.send, fd: fd, extra: 3), 10, 0),    // no send in flight
+                (IOUringEngine.userData(.send, fd: fd, extra: 0xffff), 10, 0),
+                (IOUringEngine.userData(.close, fd: fd), 0, 0),              // no close in flight
+                (IOUringEngine.userData(.cancel, fd: fd, extra: 1), 0, 0),   // no cancellation in flight
+                (IOUringEngine.userData(.cancel, fd: fd, extra: 9), 0, 0),   // unknown target
+                (IOUringEngine.userData(.accept, fd: fd), 12, 0),            // not the listener
+            ]
+            for (userData, result, flags) in bogus { engine.complete(userData, result, flags) }
+            #expect(engine.statistics.rejectedCompletions == bogus.count)
+            #expect(engine.operationsInFlight(fd) == 1)
+            #expect(engine.consistencyProblem() == nil)
+            // A buffer the engine already holds cannot be received again.
+            engine.complete(receive, 10, received(2, more: true))
+            engine.complete(receive, 10, received(2, more: true))
+            #expect(engine.statistics.rejectedCompletions == bogus.count + 1)
+            #expect(engine.buffersHeld(by: fd) == 1)
+            // Extreme results: an error, not a trap.
+            engine.complete(receive, .min, 0)
+            #expect(engine.statistics.aborted == 1)
+            #expect(engine.statistics.doubleReturns == 0)
+            #expect(engine.consistencyProblem() == nil)
+        }
+
+        @Test("The fuzz target's seed inputs replay with the engine consistent after every completion",
+              .enabled(if: engineAvailable, "io_uring (with the reactor's operations) is not usable here"))
+        func fuzzSeedsReplay() throws {
+            let seeds = uringSeeds()
+            #expect(seeds.count >= 5, "seeds in Fuzz/Corpus/fuzz-uring-cqe")
+            for (name, bytes) in seeds {
+                let problem = bytes.withUnsafeBytes { IOUringEngineReplay.replay($0) }
+                #expect(problem == nil, "\(name)")
+            }
         }
     }
 }
