@@ -25,12 +25,12 @@
 //   a byte limit (`sqe->optlen`, Linux 6.17) of the buffers left under the
 //   cap, and the kernel ends it there; the cancellation stays as a backstop
 //   (small reads fill whole buffers with fewer bytes). A kernel that
-//   rejects the limit (EINVAL) is remembered, and connections then receive
-//   "carefully" where a burst is likely — when served, after ENOBUFS, after
-//   a multishot that ended with data still queued: one single-shot receive
-//   (one buffer) at a time, back to multishot once a receive finds the
-//   socket drained (a short read, or no IORING_CQE_F_SOCK_NONEMPTY) — and
-//   for good once the connection has reached its cap;
+//   rejects the limit (EINVAL; before 6.17) is remembered, and connections
+//   then receive with single-shot receives, one buffer at a time: without
+//   the limit a multishot overshoots the cap by a whole burst (measured on
+//   Linux 6.1, where IORING_CQE_F_SOCK_NONEMPTY does not tell a drained
+//   socket either: 33 buffers against a cap of 4), so fairness costs a
+//   submission per receive there;
 // - a receive that ends with ENOBUFS (every buffer in use) joins a FIFO of
 //   starved connections; after each pass, as many of them as the kernel has
 //   buffers are armed again (single-shot, oldest first). Its data stays in
@@ -229,9 +229,8 @@ package final class IOUringEngine {
     /// Whether multishot receives carry a byte limit (`sqe->optlen`, Linux
     /// 6.17: the kernel ends the multishot once it has received that many
     /// bytes, so a burst cannot overshoot the cap). Cleared the first time a
-    /// kernel rejects it (EINVAL); receives then start single-shot and turn
-    /// multishot once the socket is drained. (Internal, not private: tests
-    /// run the fallback on a kernel that has the limit.)
+    /// kernel rejects it (EINVAL); receives are then single-shot. (Internal,
+    /// not private: tests run the fallback on a kernel that has the limit.)
     var limitsMultishot = true
 
     /// Buffers for a provided ring serving `connections` active connections:
@@ -394,11 +393,11 @@ package final class IOUringEngine {
     }
 
     /// Arms a receive on `fd`: multishot limited to the bytes of the
-    /// buffers left under the cap, or (a kernel without the limit) multishot
-    /// unless in careful mode, then single-shot.
+    /// buffers left under the cap, or (a kernel without the limit)
+    /// single-shot.
     private func armReceive(_ fd: CInt) {
         let index = Int(fd)
-        let multishot = limitsMultishot || flags[index] & Flag.careful == 0
+        let multishot = limitsMultishot
         let sqe = entry()
         sqe.pointee.opcode = UInt8(SockBindings.IORING_OP_RECV)
         sqe.pointee.fd = fd
