@@ -313,10 +313,29 @@ struct AsyncConnectionTests {
             // reactor thread, so this thread's malloc counter sees both
             // sides of every request: client write + suspended read, server
             // read (resumed by the reactor) + write.
+            // No deadlines (they would add timers to what is measured); a
+            // watchdog ends a stall (a lost wake-up would be a bug) by
+            // closing the connection, so the test fails instead of hanging.
+            let progress = ProgressCounter()
+            let watchdog = Task { [conn] in
+                var last = -1
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(20))
+                    let now = progress.value.load(ordering: .relaxed)
+                    if now == last && !Task.isCancelled {
+                        Issue.record("\(backend): no round trip for 20 s after \(now)")
+                        try? conn.close()
+                        return
+                    }
+                    last = now
+                }
+            }
+            defer { watchdog.cancel() }
             func roundTrips(_ count: Int) async throws {
                 for _ in 0..<count {
                     try await conn.write(all: UnsafeRawBufferPointer(out.raw))
                     _ = try await conn.read(exactly: back.raw)
+                    progress.value.add(1, ordering: .relaxed)
                 }
             }
             try await roundTrips(1_000)  // warm-up: tables and task allocators reach their size
@@ -496,4 +515,9 @@ struct ReactorSleepTests {
         reactor.shutdown()
         #expect(reactor.isShutDown)
     }
+}
+
+/// A count another task reads (a test's watchdog).
+final class ProgressCounter: Sendable {
+    let value = Atomic<Int>(0)
 }
