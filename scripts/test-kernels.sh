@@ -212,8 +212,8 @@ for (( i = 1; i <= REPEAT; i++ )); do
     rc=$(cat "$OUT_DIR/run-$i.rc")
     summary=$(grep -E '^. Test run with [0-9]+ tests? ' "$log" | tail -n 1 || true)
     total=$(sed -nE 's/^. Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
-    skipped=$(grep -cE '^. Test .* skipped' "$log" || true)
-    sctp_skipped=$(grep -E '^. Test .* skipped' "$log" | grep -c 'SCTP' || true)
+    skipped=$(grep -cE '^➜ Test .* skipped' "$log" || true)
+    sctp_skipped=$(grep -E '^➜ Test .* skipped' "$log" | grep -c 'SCTP' || true)
     issues=$(grep -cE '^. Test .* recorded an issue' "$log" || true)
     failing=$(grep -E '^. Test .* failed after' "$log" | grep -vE '^. Test run with' | sed -E 's/^. Test (.*) failed after.*/\1/' || true)
     nfailing=$(grep -E '^. Test .* failed after' "$log" | grep -cvE '^. Test run with' || true)
@@ -228,11 +228,11 @@ for (( i = 1; i <= REPEAT; i++ )); do
     fi
     if [[ -z "$TEST_FILTER" ]] && (( sctp_skipped > 0 )); then
         failed=1
-        grep -E '^. Test .* skipped' "$log" | grep 'SCTP' | head -n 5 >&2
+        grep -E '^➜ Test .* skipped' "$log" | grep 'SCTP' | head -n 5 >&2
         say "run $i/$REPEAT: $sctp_skipped SCTP tests skipped although sctp was loaded"
     fi
     if (( skipped > 0 )); then
-        grep -E '^. Test .* skipped' "$log" | sed 's/^/test-kernels:   /' >&2
+        grep -E '^➜ Test .* skipped' "$log" | sed 's/^/test-kernels:   /' >&2
     fi
 done
 
