@@ -34,25 +34,17 @@ enum ExampleTools {
     }
 
     /// Starts `tool` with `arguments`, its output going to files.
-    static func start(_ tool: String, _ arguments: [String]) throws -> (Process, URL, URL) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path(of: tool))
-        process.arguments = arguments
+    static func start(_ tool: String, _ arguments: [String]) throws -> (SpawnedProcess, URL, URL) {
         let directory = FileManager.default.temporaryDirectory
         let out = directory.appendingPathComponent("sock-tool-\(UUID().uuidString).out")
         let err = directory.appendingPathComponent("sock-tool-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try SpawnedProcess(try path(of: tool), arguments, output: out.path, error: err.path)
         return (process, out, err)
     }
 
     /// Waits for a process started by ``start(_:_:)`` (killing it after
     /// `timeout` seconds) and collects what it printed.
-    static func finish(_ started: (Process, URL, URL), timeout: Double = 30) async -> Run {
+    static func finish(_ started: (SpawnedProcess, URL, URL), timeout: Double = 30) async -> Run {
         let (process, out, err) = started
         let limit = Date().addingTimeInterval(timeout)
         // Poll with Task.sleep, not usleep: a blocked thread of the small
@@ -260,7 +252,7 @@ struct ExampleToolTests {
     /// Starts a receiver on a fresh socket path and waits until it listens
     /// (it says so on stderr after listen(2); the socket file appears
     /// earlier, at bind(2), when a connect would still be refused).
-    func startReceiver(_ arguments: [String], socket: URL) async throws -> (Process, URL, URL) {
+    func startReceiver(_ arguments: [String], socket: URL) async throws -> (SpawnedProcess, URL, URL) {
         let receiver = try ExampleTools.start("sock-fdpass", ["receive", socket.path, "-W", "20"] + arguments)
         let limit = Date().addingTimeInterval(10)
         while receiver.0.isRunning && Date() < limit {

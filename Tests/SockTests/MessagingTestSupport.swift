@@ -135,16 +135,7 @@ enum Messaging {
     /// Runs a command, returning its exit status (or -1 if it cannot run).
     @discardableResult
     static func run(_ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return -1
-        }
+        guard let process = try? SpawnedProcess("/usr/bin/env", arguments, output: nil, error: nil) else { return -1 }
         process.waitUntilExit()
         return process.terminationStatus
     }
