@@ -6,13 +6,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+@testable import Sock
 
 /// A child process with its standard streams on files (or /dev/null).
 final class SpawnedProcess: @unchecked Sendable {
     // @unchecked: `status` is guarded by its lock; the rest is immutable.
     let processIdentifier: pid_t
-    private let status = Mutex<CInt?>(nil)
+    private let status = SockMutex<CInt?>(nil)
 
     /// Starts `path` with `arguments`; stdin from /dev/null, stdout and
     /// stderr to the files at `output` and `error` (created or truncated;
