@@ -168,7 +168,7 @@ final class Counter: Sendable {
 
 /// A thread-safe slot for one value.
 final class Slot<Value: Sendable>: Sendable {
-    private let storage = Mutex<Value?>(nil)
+    private let storage = SockMutex<Value?>(nil)
     func set(_ value: Value) { storage.withLock { $0 = value } }
     var value: Value? { storage.withLock { $0 } }
 }

@@ -185,7 +185,7 @@ private struct LoadResult: Sendable {
 
 /// A `LoadResult` the client threads add to.
 private final class ResultBox: Sendable {
-    let storage = Mutex(LoadResult())
+    let storage = SockMutex(LoadResult())
 }
 
 /// Opens `connections` connections to 127.0.0.1:`port` and echoes

@@ -32,11 +32,11 @@ final class EchoProcess {
     /// Children not reaped yet; killed at exit, so that none outlives the
     /// test binary (`swift test` relays the binary's output and would wait
     /// for every holder of it).
-    private static let running: Mutex<Set<pid_t>> = {
+    private static let running: SockMutex<Set<pid_t>> = {
         atexit {
             for pid in EchoProcess.running.withLock({ Array($0) }) { kill(pid, SIGKILL) }
         }
-        return Mutex([])
+        return SockMutex([])
     }()
 
     init(_ arguments: [String]) throws {
