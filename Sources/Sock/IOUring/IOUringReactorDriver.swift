@@ -58,32 +58,20 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
     /// ends with `.closed` at once.
     let hasStopped = Atomic<Bool>(false)
     private var isClosed = false
-    /// Statistics for tests: operations submitted, cancellations, SQ-full submits.
-    private(set) var submittedOperations = 0
-    private(set) var cancellations = 0
+    /// Times the submission queue was full and submitted early (tests).
     private(set) var submissionQueueFull = 0
 
     /// Sets up the ring and checks the operations the reactor needs.
     ///
-    /// - Throws: The cause as a ``SockError`` (see
-    ///   ``IOUringUnavailability/error``).
-    init(entries: UInt32 = 256, required: [CInt] = IOUringSupport.reactorOperations) throws(SockError) {
-        let ring: IOUring
-        do throws(SockErrno) {
-            ring = try IOUring(entries: entries)
-        } catch {
-            throw IOUringUnavailability(setupError: error).error
-        }
+    /// - Throws: Why io_uring cannot serve the reactor.
+    init(entries: UInt32 = 256, required: [CInt] = IOUringSupport.reactorOperations) throws(IOUringUnavailability) {
+        let ring = try IOUringSupport.setUp(entries: entries)
         let support: IOUringSupport
-        do throws(SockErrno) {
-            support = try IOUringSupport.probe(ring)
+        do throws(IOUringUnavailability) {
+            support = try IOUringSupport.probe(ring, requiring: required)
         } catch {
             ring.close()
-            throw IOUringUnavailability.probeFailed(error).error
-        }
-        if let missing = required.first(where: { !support.supports($0) }) {
-            ring.close()
-            throw IOUringUnavailability.missingOperation(opcode: missing).error
+            throw error
         }
         self.ring = ring
         self.support = support
@@ -122,7 +110,6 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
             submissionQueueFull += 1
             _ = try? ring.submit()
         }
-        submittedOperations += 1
         return ring.nextEntry()
     }
 
@@ -131,7 +118,6 @@ internal final class IOUringReactorDriver: @unchecked Sendable {
 
     /// Writes an `IORING_OP_ASYNC_CANCEL` for the operation `target`.
     func cancel(_ target: UInt64) {
-        cancellations += 1
         guard let sqe = entries() else { return }
         sqe.pointee.opcode = UInt8(SockBindings.IORING_OP_ASYNC_CANCEL)
         sqe.pointee.fd = -1

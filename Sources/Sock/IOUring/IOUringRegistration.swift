@@ -167,10 +167,9 @@ internal final class IOUringRegistration: @unchecked Sendable {
     /// the ring).
     func waitReady(_ direction: WaitDirection, deadline: Deadline) async -> WaitOutcome {
         switch await perform(.poll(direction), direction, deadline: deadline) {
-        case .completed(let result):
+        case .completed:
             // A failed poll (an error on the socket) is "ready": the
             // strike that follows reports the error itself.
-            _ = result
             return .ready
         case .timedOut: return .timedOut
         case .cancelled: return .cancelled

@@ -66,18 +66,42 @@ public struct IOUringSupport: Hashable, Sendable {
     /// Sets up a small ring, probes it and closes it: what this process may
     /// use, or why it may not use io_uring at all.
     public static func current() -> Result<IOUringSupport, IOUringUnavailability> {
-        let ring: IOUring
-        do throws(SockErrno) {
-            ring = try IOUring(entries: 2)
+        usable(requiring: [])
+    }
+
+    /// Sets up a small ring, probes it for `required` and closes it.
+    internal static func usable(requiring required: [CInt]) -> Result<IOUringSupport, IOUringUnavailability> {
+        do throws(IOUringUnavailability) {
+            let ring = try setUp(entries: 2)
+            defer { ring.close() }
+            return .success(try probe(ring, requiring: required))
         } catch {
-            return .failure(IOUringUnavailability(setupError: error))
+            return .failure(error)
         }
-        defer { ring.close() }
+    }
+
+    /// Sets up a ring, with the cause when io_uring is not usable.
+    internal static func setUp(entries: UInt32) throws(IOUringUnavailability) -> IOUring {
         do throws(SockErrno) {
-            return .success(try probe(ring))
+            return try IOUring(entries: entries)
         } catch {
-            return .failure(.probeFailed(error))
+            throw IOUringUnavailability(setupError: error)
         }
+    }
+
+    /// Probes `ring` and checks that it offers every operation in
+    /// `required`: the support, or why the ring cannot serve.
+    internal static func probe(_ ring: IOUring, requiring required: [CInt]) throws(IOUringUnavailability) -> IOUringSupport {
+        let support: IOUringSupport
+        do throws(SockErrno) {
+            support = try probe(ring)
+        } catch {
+            throw .probeFailed(error)
+        }
+        if let missing = required.first(where: { !support.supports($0) }) {
+            throw .missingOperation(opcode: missing)
+        }
+        return support
     }
 }
 
@@ -221,14 +245,6 @@ public struct ReactorBackendSelection: Hashable, Sendable {
     /// cause when it is not.
     public static func check(required: [CInt] = IOUringSupport.reactorOperations)
         -> Result<IOUringSupport, IOUringUnavailability> {
-        switch IOUringSupport.current() {
-        case .failure(let reason):
-            return .failure(reason)
-        case .success(let support):
-            if let missing = required.first(where: { !support.supports($0) }) {
-                return .failure(.missingOperation(opcode: missing))
-            }
-            return .success(support)
-        }
+        IOUringSupport.usable(requiring: required)
     }
 }

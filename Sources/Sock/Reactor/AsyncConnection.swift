@@ -92,6 +92,17 @@ public final class AsyncConnection<Base: Socket>: Sendable {
         channel.deregister()
     }
 
+    /// Puts `base` on `reactor`, closing `base` when that fails (a socket
+    /// the caller just opened or accepted, which nobody else would close).
+    internal static func adopting(_ base: Base, on reactor: Reactor) throws(SockError) -> AsyncConnection {
+        do throws(SockError) {
+            return try AsyncConnection(base, on: reactor)
+        } catch {
+            try? base.close()
+            throw error
+        }
+    }
+
     /// Reads up to `buffer.count` bytes, waiting until some arrive.
     ///
     /// On an io_uring reactor the kernel fills `buffer` while the task is
@@ -306,13 +317,7 @@ extension AsyncConnection where Base == TCPConn {
             return try await connectOnRing(to: remote, on: reactor, deadline: deadline)
         }
         let conn = try TCPConn.dial(to: remote)
-        let async: AsyncTCPConn
-        do throws(SockError) {
-            async = try AsyncTCPConn(conn, on: reactor)
-        } catch {
-            try? conn.close()
-            throw error
-        }
+        let async = try AsyncTCPConn.adopting(conn, on: reactor)
         do throws(SockError) {
             try await reactorOperation(async.channel, .write, deadline: deadline) { () throws(SockError) in
                 try conn.finishConnect()
@@ -337,13 +342,7 @@ extension AsyncConnection where Base == TCPConn {
         }
         let socket = try TCPSocket(family: family)
         let conn = TCPConn(descriptor: socket.descriptor, networkType: socket.networkType, remoteAddress: remote)
-        let async: AsyncTCPConn
-        do throws(SockError) {
-            async = try AsyncTCPConn(conn, on: reactor)
-        } catch {
-            try? conn.close()
-            throw error
-        }
+        let async = try AsyncTCPConn.adopting(conn, on: reactor)
         guard case .completion(let registration) = async.channel else { preconditionFailure("a ring reactor's channel") }
         // The kernel reads the address when the reactor submits the entry,
         // after this task has suspended: it lives in a buffer of its own

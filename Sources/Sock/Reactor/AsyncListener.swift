@@ -45,13 +45,7 @@ public final class AsyncListener<Base: Listener>: Sendable {
     ///
     /// The corresponding C function is `accept4`.
     public func accept(deadline: Deadline = .never) async throws(SockError) -> AsyncConnection<Base.Connection> {
-        let conn = try await acceptConnection(deadline: deadline)
-        do throws(SockError) {
-            return try AsyncConnection(conn, on: reactor)
-        } catch {
-            try? conn.close()
-            throw error
-        }
+        try AsyncConnection.adopting(try await acceptConnection(deadline: deadline), on: reactor)
     }
 
     /// Accepts a connection, waiting until one arrives, without putting it

@@ -101,18 +101,12 @@ public final class Reactor: Sendable {
         switch backend {
         case .epoll:
             break
-        case .ioUring:
-            driver = try IOUringReactorDriver(entries: ringEntries)
-        case .automatic:
-            switch ReactorBackendSelection.check() {
-            case .success:
-                do throws(SockError) {
-                    driver = try IOUringReactorDriver(entries: ringEntries)
-                } catch {
-                    fallbackReason = .setupFailed(SockErrno(rawValue: error.errnoCode))
-                }
-            case .failure(let reason):
-                fallbackReason = reason
+        case .ioUring, .automatic:
+            do throws(IOUringUnavailability) {
+                driver = try IOUringReactorDriver(entries: ringEntries)
+            } catch {
+                if backend == .ioUring { throw error.error }
+                fallbackReason = error
             }
         }
         self.driver = driver
